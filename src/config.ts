@@ -1,0 +1,83 @@
+// The environment, read once and validated. Defaults make `npm start` work with nothing set.
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import { z } from "zod";
+
+const optionalUrl = (protocols: string[]) =>
+  z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: optionalUrl(["postgres", "postgresql"]),
+  REDIS_URL: optionalUrl(["redis", "rediss"]),
+  SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  OPENAI_BASE_URL: optionalUrl(["http", "https"]),
+  OPENAI_API_KEY: z.string().optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Set: PostgreSQL through the pg adapter. Unset: embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  redisUrl?: string;
+  secretKey: string;
+  openaiBaseUrl?: string;
+  openaiApiKey?: string;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+};
+
+export class ConfigError extends Error {}
+
+/** Turn the environment into a Config; throws ConfigError with one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most twelve-factor tools.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ConfigError(`${name}: ${issue.message} (got ${JSON.stringify(cleaned[name] ?? null)})`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  if (e.DATABASE_URL && !e.SECRET_KEY) {
+    throw new ConfigError("SECRET_KEY: required when DATABASE_URL is set (every instance must sign passports alike)");
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    secretKey: e.SECRET_KEY ?? embeddedSecretKey(dataDir),
+    openaiBaseUrl: e.OPENAI_BASE_URL,
+    openaiApiKey: e.OPENAI_API_KEY,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Embedded mode: a key generated on first start and kept in DATA_DIR, so passports survive restarts. */
+function embeddedSecretKey(dataDir: string): string {
+  const file = path.join(dataDir, "secret-key");
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const key = crypto.randomBytes(32).toString("base64url");
+  try {
+    fs.writeFileSync(file, key + "\n", { mode: 0o600, flag: "wx" });
+    return key;
+  } catch (err) {
+    // Another process wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return fs.readFileSync(file, "utf8").trim();
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+// Scalars and the typed error every field can return.
+import { builder } from "./builder.js";
+import { AppError } from "../core/errors.js";
+
+builder.scalarType("JSON", {
+  description: "Any JSON value.",
+  serialize: (v) => v,
+  parseValue: (v) => v,
+});
+
+builder.scalarType("DateTime", {
+  description: "An ISO-8601 timestamp.",
+  serialize: (d) => d.toISOString(),
+  parseValue: (v) => {
+    const d = new Date(String(v));
+    if (Number.isNaN(d.getTime())) throw new TypeError("DateTime must be an ISO-8601 timestamp");
+    return d;
+  },
+});
+
+builder.objectType(AppError, {
+  name: "AppError",
+  description: "A domain error, with the code and HTTP status Dify's Web API uses for it.",
+  fields: (t) => ({
+    code: t.exposeString("code", { description: "Dify's error code, e.g. `not_found` or `invalid_param`." }),
+    message: t.exposeString("message"),
+    status: t.exposeInt("status", { description: "The HTTP status the REST surface answers with." }),
+    params: t.exposeString("params", { nullable: true, description: "The offending field, where there is one." }),
+  }),
+});
+
+builder.queryType({});
+builder.mutationType({});

@@ -1,0 +1,10 @@
+// The schema: every module registers its types on the builder.
+import { lexicographicSortSchema, printSchema } from "graphql";
+import { builder } from "./builder.js";
+import "./common.schema.js";
+import "./app.schema.js";
+import "./auth.schema.js";
+
+export const schema = builder.toSchema();
+
+export const printedSchema = () => printSchema(lexicographicSortSchema(schema)) + "\n";

@@ -1,0 +1,133 @@
+// One HTTP server: GraphQL (HTTP, SSE, graphql-ws) at /graphql, Dify's Web API under /api, /healthz.
+import crypto from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createYoga } from "graphql-yoga";
+import { GraphQLError } from "graphql";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
+import { schema } from "./graphql/index.js";
+import {
+  carriersFromConnectionParams,
+  carriersFromRequest,
+  createGraphQLContext,
+  type GraphQLContext,
+} from "./graphql/context.js";
+import { createRestHandler, createRestRouter, setCorsHeaders } from "./rest/index.js";
+import { Router } from "./rest/router.js";
+import { systemFeatures } from "./core/system/system-features.js";
+import { writeJson } from "./rest/http.js";
+import type { Runtime } from "./runtime.js";
+import { AppError } from "./core/errors.js";
+
+type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: string };
+
+export function createHttpServer(rt: Runtime) {
+  const yoga = createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    graphiql: { subscriptionsProtocol: "WS", title: "appgraph" },
+    landingPage: false,
+    cors: false, // set by setCorsHeaders, alike for both surfaces
+    multipart: false,
+    logging: {
+      debug: (...args) => rt.log.debug({ args }, "yoga"),
+      info: (...args) => rt.log.info({ args }, "yoga"),
+      warn: (...args) => rt.log.warn({ args }, "yoga"),
+      error: (...args) => rt.log.error({ args }, "yoga"),
+    },
+    maskedErrors: {
+      // Unexpected errors are logged in full and answered with a bare message; domain errors are typed results.
+      maskError(error, message) {
+        if (error instanceof GraphQLError && !error.originalError) return error;
+        const original = (error as any)?.originalError;
+        if (original instanceof AppError) {
+          return new GraphQLError(original.message, { extensions: { code: original.code, status: original.status } });
+        }
+        rt.log.error({ err: (error as any)?.originalError ?? error }, "unexpected GraphQL error");
+        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+      },
+    },
+    context: ({ request, requestId }) => createGraphQLContext(rt, requestId, carriersFromRequest(request)),
+  });
+
+  const api = createRestHandler(rt, createRestRouter());
+  // Dify's web front end reads system features from its console API on every share page.
+  const consoleApi = createRestHandler(
+    rt,
+    new Router().on("GET", "/system-features", async () => ({ status: 200, body: systemFeatures() })),
+  );
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    if (path === "/api" || path.startsWith("/api/")) return api(req, res, url, "/api");
+    if (path.startsWith("/console/api/")) return consoleApi(req, res, url, "/console/api");
+    if (path === "/graphql") {
+      setCorsHeaders(req, res);
+      if (req.method === "OPTIONS") {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      const requestId = (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || crypto.randomUUID();
+      res.setHeader("X-Request-Id", requestId);
+      return yoga(req, res, { req, res, requestId });
+    }
+    if (path === "/healthz") {
+      try {
+        await rt.db.$queryRaw`SELECT 1`;
+        return writeJson(res, 200, { status: "ok" });
+      } catch (err) {
+        rt.log.error({ err }, "health check failed");
+        return writeJson(res, 503, { status: "unavailable" });
+      }
+    }
+    if (path === "/" && req.method === "GET") {
+      res.writeHead(302, { Location: "/graphql" });
+      res.end();
+      return;
+    }
+    writeJson(res, 404, { code: "not_found", message: "The requested URL was not found on the server.", status: 404 });
+  });
+
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const ws = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: createGraphQLContext(
+            rt,
+            crypto.randomUUID(),
+            carriersFromConnectionParams(ctx.connectionParams as Record<string, unknown> | undefined),
+          ),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length ? errors : args;
+      },
+    },
+    wss,
+  );
+
+  return {
+    server,
+    async close() {
+      await ws.dispose();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// Composition root: configuration, database (migrated), the HTTP server. `node dist/server.js` starts it.
+import { pathToFileURL } from "node:url";
+import pino, { type Logger } from "pino";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { openDatabase, type Database } from "./db/client.js";
+import type { DatabaseTarget } from "./db/adapters.js";
+import { DataDirLockedError, lockDataDir } from "./db/lock.js";
+import { createHttpServer } from "./http-server.js";
+import { countApps, importApp, listApps } from "./core/apps/app.service.js";
+import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
+import type { Runtime } from "./runtime.js";
+import path from "node:path";
+
+export function databaseTarget(config: Config): DatabaseTarget {
+  return config.databaseUrl
+    ? { kind: "postgres", url: config.databaseUrl }
+    : { kind: "pglite", dir: path.join(config.dataDir, "pglite") };
+}
+
+export type RunningServer = {
+  url: string;
+  port: number;
+  rt: Runtime;
+  demo: { code: string } | null;
+  close(): Promise<void>;
+};
+
+export async function startServer(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const target = databaseTarget(config);
+  const release = target.kind === "pglite" ? lockDataDir(config.dataDir, "server") : () => {};
+  let database: Database | undefined;
+  try {
+    database = await openDatabase(target);
+    // Embedded: migrate inside the server process, the only one allowed on the data directory.
+    // PostgreSQL: migrations are a deploy step (`npm run db:migrate`), not a side effect of starting.
+    if (target.kind === "pglite") {
+      const applied = await database.migrate();
+      if (applied.length) log.info({ applied }, "applied migrations");
+    }
+    const rt: Runtime = { config, db: database.db, log };
+    let demo: { code: string } | null = null;
+    if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {
+      const imported = await importApp(rt.db, DEMO_APP_DSL);
+      demo = { code: imported.code };
+      log.info({ appId: imported.id, code: imported.code }, "imported the demo chat app");
+    }
+    const http = createHttpServer(rt);
+    await new Promise<void>((resolve, reject) => {
+      http.server.once("error", reject);
+      http.server.listen(config.port, config.host, () => resolve());
+    });
+    const address = http.server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const db = database;
+    return {
+      url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+      port,
+      rt,
+      demo,
+      async close() {
+        await http.close();
+        await db.close();
+        release();
+      },
+    };
+  } catch (err) {
+    await database?.close().catch(() => {});
+    release();
+    throw err;
+  }
+}
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`appgraph: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel });
+  let running: RunningServer;
+  try {
+    running = await startServer(config, log);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      console.error(`appgraph: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  log.info({ url: running.url, graphiql: `${running.url}/graphql`, database: running.rt.config.databaseUrl ? "postgresql" : "pglite" }, "appgraph is listening");
+  const apps = (await listApps(running.rt.db)).slice(0, 10);
+  const codes = apps.map((a) => `\n  app ${JSON.stringify(a.name)} (${a.mode}): share code ${a.code}`).join("");
+  console.log(`appgraph listening on ${running.url}\n  GraphiQL: ${running.url}/graphql\n  Web API:  ${running.url}/api (send a share code as X-App-Code to GET /api/passport)${codes}`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    await running.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}
