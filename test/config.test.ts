@@ -1,0 +1,47 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-config-"));
+
+describe("configuration", () => {
+  it("has defaults that need nothing set", () => {
+    const dir = tmp();
+    const c = loadConfig({ DATA_DIR: dir });
+    expect(c).toMatchObject({ port: 4000, host: "127.0.0.1", dataDir: dir, logLevel: "info", databaseUrl: undefined, redisUrl: undefined });
+    expect(c.secretKey.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it("keeps the embedded secret key in DATA_DIR, so passports survive a restart", () => {
+    const dir = tmp();
+    const first = loadConfig({ DATA_DIR: dir }).secretKey;
+    expect(loadConfig({ DATA_DIR: dir }).secretKey).toBe(first);
+    expect(fs.readFileSync(path.join(dir, "secret-key"), "utf8").trim()).toBe(first);
+    expect(loadConfig({ DATA_DIR: dir, SECRET_KEY: "x".repeat(20) }).secretKey).toBe("x".repeat(20));
+  });
+
+  it.each([
+    [{ PORT: "eighty" }, /^PORT: /],
+    [{ PORT: "70000" }, /^PORT: /],
+    [{ DATABASE_URL: "mysql://localhost/db", SECRET_KEY: "x".repeat(16) }, /^DATABASE_URL: /],
+    [{ REDIS_URL: "localhost:6379" }, /^REDIS_URL: /],
+    [{ OPENAI_BASE_URL: "not a url" }, /^OPENAI_BASE_URL: /],
+    [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
+    [{ SECRET_KEY: "short" }, /^SECRET_KEY: must be at least 16 characters/],
+    [{ DATABASE_URL: "postgresql://postgres@127.0.0.1/db" }, /^SECRET_KEY: required when DATABASE_URL is set/],
+  ])("refuses %o naming the variable", (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(message);
+  });
+
+  it("stops the server at start-up with one clear line", () => {
+    const server = fileURLToPath(new URL("../dist/server.js", import.meta.url));
+    const r = spawnSync(process.execPath, [server], { env: { PATH: process.env.PATH, DATA_DIR: tmp(), PORT: "eighty" }, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^appgraph: configuration error: PORT: .*"eighty"/)]);
+  });
+});

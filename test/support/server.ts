@@ -1,0 +1,103 @@
+// Real servers for tests: a fresh PGlite directory, or a fresh database on DATABASE_URL's server.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import crypto from "node:crypto";
+import pg from "pg";
+import pino from "pino";
+import { loadConfig, type Config } from "../../src/config.js";
+import { openDatabase } from "../../src/db/client.js";
+import { startServer, type RunningServer } from "../../src/server.js";
+import { importApp } from "../../src/core/apps/app.service.js";
+
+export type Backend = "pglite" | "postgres";
+
+/** PGlite always; PostgreSQL too when DATABASE_URL is set (CI sets it). */
+export const backends: Backend[] = ["pglite", ...(process.env.DATABASE_URL ? (["postgres"] as const) : [])];
+
+export const fixture = (name: string) => fs.readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
+
+export const TEST_SECRET = "appgraph-test-secret-key-0123456789";
+
+/** A throwaway database on DATABASE_URL's server, dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL!;
+  const name = `appgraph_test_${crypto.randomBytes(6).toString("hex")}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+export type TestServer = RunningServer & {
+  backend: Backend;
+  config: Config;
+  /** Import a DSL (file name under test/fixtures, or the YAML itself). */
+  importApp(dsl: string): Promise<{ id: string; code: string; mode: string; name: string }>;
+  /** A passport for a new end user of the app. */
+  passport(code: string, userId?: string): Promise<string>;
+  api(pathname: string, init?: RequestInit & { passport?: string; appCode?: string }): Promise<Response>;
+  graphql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<any>;
+};
+
+export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-test-"));
+  const database = backend === "postgres" ? await createTestDatabase() : null;
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: "0",
+    SECRET_KEY: TEST_SECRET,
+    LOG_LEVEL: "silent",
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  if (database) {
+    const db = await openDatabase({ kind: "postgres", url: database.url });
+    await db.migrate();
+    await db.close();
+  }
+  const running = await startServer(config, pino({ level: "silent" }));
+  const api: TestServer["api"] = (pathname, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.passport) headers.set("X-App-Passport", init.passport);
+    if (init.appCode) headers.set("X-App-Code", init.appCode);
+    return fetch(`${running.url}/api${pathname}`, { ...init, headers });
+  };
+  return {
+    ...running,
+    backend,
+    config,
+    async importApp(dsl) {
+      const text = dsl.includes("\n") ? dsl : fixture(dsl);
+      return importApp(running.rt.db, text);
+    },
+    async passport(code, userId) {
+      const res = await api(`/passport${userId ? `?user_id=${encodeURIComponent(userId)}` : ""}`, { appCode: code });
+      if (res.status !== 200) throw new Error(`passport: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { access_token: string }).access_token;
+    },
+    api,
+    async graphql(query, variables, headers = {}) {
+      const res = await fetch(`${running.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return res.json();
+    },
+    async close() {
+      await running.close();
+      await database?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
