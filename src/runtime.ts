@@ -2,5 +2,15 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Db } from "./db/client.js";
+import type { ViewerCache } from "./core/auth/viewer-cache.js";
+import type { AuthDeps } from "./core/auth/passport.service.js";
 
-export type Runtime = { config: Config; db: Db; log: Logger };
+export type Runtime = {
+  config: Config;
+  db: Db;
+  log: Logger;
+  /** Cached app, site and end-user reads for passport checks. */
+  viewers: ViewerCache;
+};
+
+export const authDeps = (rt: Runtime): AuthDeps => ({ secretKey: rt.config.secretKey, viewers: rt.viewers });

@@ -9,6 +9,7 @@ import { createHttpServer } from "./http-server.js";
 import { countApps, importApp, listApps } from "./core/apps/app.service.js";
 import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import type { Runtime } from "./runtime.js";
+import { ViewerCache } from "./core/auth/viewer-cache.js";
 import path from "node:path";
 
 export function databaseTarget(config: Config): DatabaseTarget {
@@ -37,7 +38,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       const applied = await database.migrate();
       if (applied.length) log.info({ applied }, "applied migrations");
     }
-    const rt: Runtime = { config, db: database.db, log };
+    const rt: Runtime = { config, db: database.db, log, viewers: new ViewerCache(database.db) };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {
       const imported = await importApp(rt.db, DEMO_APP_DSL);

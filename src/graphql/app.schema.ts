@@ -1,6 +1,6 @@
 // The app a passport belongs to: site, parameters, meta.
 import { builder } from "./builder.js";
-import { appMeta, appParameters, findViewerApp } from "../core/apps/app-info.service.js";
+import { appMeta, appParameters } from "../core/apps/app-info.service.js";
 import { APP_MODES } from "../core/apps/dsl.js";
 
 export const AppModeEnum = builder.enumType("AppMode", {
@@ -10,7 +10,7 @@ export const AppModeEnum = builder.enumType("AppMode", {
   >,
 });
 
-builder.prismaObject("Site", {
+const SiteRef = builder.prismaObject("Site", {
   description: "How the app presents itself on its share page.",
   fields: (t) => ({
     code: t.exposeString("code", { description: "The share code (Dify's X-App-Code)." }),
@@ -82,7 +82,7 @@ const AppParameters = builder.objectRef<Parameters>("AppParameters").implement({
   }),
 });
 
-builder.prismaObject("App", {
+const AppRef = builder.prismaObject("App", {
   description: "A published LLM app.",
   fields: (t) => ({
     id: t.exposeID("id"),
@@ -93,21 +93,25 @@ builder.prismaObject("App", {
     icon: t.exposeString("icon", { nullable: true }),
     iconBackground: t.exposeString("iconBackground", { nullable: true }),
     useIconAsAnswerIcon: t.exposeBoolean("useIconAsAnswerIcon"),
-    site: t.relation("site", { nullable: true }),
-    parameters: t.field({ type: AppParameters, resolve: (app, _args, ctx) => appParameters(ctx.rt.db, app) }),
+    // From the cached app, like the REST surface: a page load touches no database.
+    site: t.field({ type: SiteRef, nullable: true, resolve: async (app, _args, ctx) => (await ctx.rt.viewers.app(app.id))?.site ?? null }),
+    parameters: t.field({
+      type: AppParameters,
+      resolve: (app, _args, ctx) => ctx.rt.viewers.memo(app.id, "parameters", () => appParameters(ctx.rt.db, app)),
+    }),
     toolIcons: t.field({
       type: "JSON",
       description: "Icons of the tools the app uses (Dify's /meta `tool_icons`).",
-      resolve: async (app, _args, ctx) => (await appMeta(ctx.rt.db, app)).tool_icons,
+      resolve: async (app, _args, ctx) => (await ctx.rt.viewers.memo(app.id, "meta", () => appMeta(ctx.rt.db, app))).tool_icons,
     }),
   }),
 });
 
 builder.queryField("currentApp", (t) =>
-  t.prismaField({
-    type: "App",
+  t.field({
+    type: AppRef,
     description: "The app the presented passport belongs to.",
     errors: {},
-    resolve: async (query, _root, _args, ctx) => findViewerApp(ctx.rt.db, await ctx.viewer(), query),
+    resolve: async (_root, _args, ctx) => (await ctx.viewer()).app,
   }),
 );

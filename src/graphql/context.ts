@@ -1,6 +1,6 @@
 // The GraphQL context, built once per request (HTTP) or per operation (graphql-ws).
 import { authenticate, cookieValue, type PassportCarriers, type Viewer } from "../core/auth/passport.service.js";
-import type { Runtime } from "../runtime.js";
+import { authDeps, type Runtime } from "../runtime.js";
 
 export type GraphQLContext = {
   rt: Runtime;
@@ -11,7 +11,7 @@ export type GraphQLContext = {
 
 export function createGraphQLContext(rt: Runtime, requestId: string, carriers: PassportCarriers): GraphQLContext {
   let viewer: Promise<Viewer> | undefined;
-  return { rt, requestId, viewer: () => (viewer ??= authenticate(rt.db, rt.config.secretKey, carriers)) };
+  return { rt, requestId, viewer: () => (viewer ??= authenticate(authDeps(rt), carriers)) };
 }
 
 /** Carriers from a fetch Request: the same headers and cookie as the REST surface. */

@@ -9,12 +9,14 @@ export function registerAppRoutes(router: Router) {
 
   router.on("GET", "/parameters", async (ctx) => {
     const { app } = await ctx.viewer();
-    return { status: 200, body: await appParameters(ctx.rt.db, app) };
+    // Every page load asks for it: serve the serialised answer from the app cache.
+    const json = await ctx.rt.viewers.memo(app.id, "parameters.json", async () => JSON.stringify(await appParameters(ctx.rt.db, app)));
+    return { status: 200, json };
   });
 
   router.on("GET", "/meta", async (ctx) => {
     const { app } = await ctx.viewer();
-    return { status: 200, body: await appMeta(ctx.rt.db, app) };
+    return { status: 200, body: await ctx.rt.viewers.memo(app.id, "meta", () => appMeta(ctx.rt.db, app)) };
   });
 
   router.on("GET", "/system-features", async () => ({ status: 200, body: systemFeatures() }));

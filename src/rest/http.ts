@@ -2,10 +2,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError, badRequest } from "../core/errors.js";
 import { authenticate, cookieValue, type PassportCarriers, type Viewer } from "../core/auth/passport.service.js";
-import type { Runtime } from "../runtime.js";
+import { authDeps, type Runtime } from "../runtime.js";
 
 export type RestResult =
   | { status: number; body: unknown }
+  /** A body already serialised (cached answers). */
+  | { status: number; json: string }
   | { status: 204 }
   /** The handler wrote the response itself (streams). */
   | { written: true };
@@ -88,7 +90,7 @@ export function createContext(
     params,
     query: url.searchParams,
     header: (name) => headerOf(req, name),
-    viewer: () => (viewer ??= authenticate(rt.db, rt.config.secretKey, passportCarriers(req))),
+    viewer: () => (viewer ??= authenticate(authDeps(rt), passportCarriers(req))),
     json: () => (body ??= readJson(req)),
   };
 }
@@ -100,7 +102,10 @@ export function errorBody(err: AppError) {
 }
 
 export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
+  writeRawJson(res, status, JSON.stringify(body), headers);
+}
+
+export function writeRawJson(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
   res.writeHead(status, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
   res.end(text);
 }

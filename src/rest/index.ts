@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError } from "../core/errors.js";
 import type { Runtime } from "../runtime.js";
-import { createContext, writeError, writeJson } from "./http.js";
+import { createContext, writeError, writeJson, writeRawJson } from "./http.js";
 import { Router } from "./router.js";
 import { registerAppRoutes } from "./app.routes.js";
 import { registerPassportRoutes } from "./passport.routes.js";
@@ -61,11 +61,11 @@ export function createRestHandler(rt: Runtime, router = createRestRouter()) {
       }
       const result = await match.handler(createContext(rt, req, res, url, match.params, requestId));
       if ("written" in result) return;
-      if (result.status === 204 || !("body" in result)) {
+      if ("json" in result) writeRawJson(res, result.status, result.json);
+      else if ("body" in result) writeJson(res, result.status, result.body);
+      else {
         res.writeHead(204);
         res.end();
-      } else {
-        writeJson(res, result.status, result.body);
       }
     } catch (err) {
       if (res.headersSent) {

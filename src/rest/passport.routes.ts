@@ -2,6 +2,7 @@
 import { issuePassport } from "../core/auth/passport.service.js";
 import { loginStatus } from "../core/auth/login-status.service.js";
 import { passportCarriers } from "./http.js";
+import { authDeps } from "../runtime.js";
 import type { Router } from "./router.js";
 
 export function registerPassportRoutes(router: Router) {
@@ -15,7 +16,7 @@ export function registerPassportRoutes(router: Router) {
 
   router.on("GET", "/login/status", async (ctx) => {
     const appCode = ctx.query.get("app_code");
-    const body = await loginStatus(ctx.rt.db, ctx.rt.config.secretKey, {
+    const body = await loginStatus(ctx.rt.db, authDeps(ctx.rt), {
       appCode,
       userId: ctx.query.get("user_id"),
       carriers: passportCarriers(ctx.req, appCode),

@@ -94,12 +94,14 @@ describe.each(backends)("app information on %s", (backend) => {
     const token = await s.passport(workflow.code);
     const app = await s.rt.db.app.findUniqueOrThrow({ where: { id: workflow.id } });
     await s.rt.db.app.update({ where: { id: workflow.id }, data: { workflowId: null } });
+    s.rt.viewers.invalidateApp(workflow.id);
     try {
       const res = await s.api("/parameters", { passport: token });
       expect(res.status).toBe(400);
       expect((await res.json()).code).toBe("app_unavailable");
     } finally {
       await s.rt.db.app.update({ where: { id: workflow.id }, data: { workflowId: app.workflowId } });
+      s.rt.viewers.invalidateApp(workflow.id);
     }
   });
 

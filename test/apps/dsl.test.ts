@@ -125,6 +125,7 @@ describe.each(backends)("app registry on %s", (backend) => {
     expect(a.code).not.toBe(b.code);
     const token = await s.passport(a.code);
     await deleteApp(s.rt.db, a.id);
+    s.rt.viewers.invalidateApp(a.id);
     expect((await listApps(s.rt.db)).map((x) => x.id)).not.toContain(a.id);
     expect(await s.rt.db.site.count({ where: { appId: a.id } })).toBe(0);
     expect(await s.rt.db.endUser.count({ where: { appId: a.id } })).toBe(0);

@@ -147,6 +147,7 @@ describe.each(backends)("passport on %s", (backend) => {
     const disabled = await s.importApp("apps/completion-slogan-writer.yml");
     const token = await s.passport(disabled.code);
     await s.rt.db.app.update({ where: { id: disabled.id }, data: { enableSite: false } });
+    s.rt.viewers.invalidateApp(disabled.id); // the change came from outside the app registry
     const res = await s.api("/parameters", { passport: token });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ code: "bad_request", message: "Site is disabled.", status: 400 });
@@ -202,5 +203,23 @@ describe.each(backends)("passport on %s", (backend) => {
       expect((await run({ "x-app-passport": token })).currentApp.id).toBe(app.id);
       expect((await run({})).currentApp).toMatchObject({ __typename: "AppError", code: "unauthorized" });
     });
+  });
+});
+
+describe("passport checks read through the viewer cache", () => {
+  it("serves repeated checks from memory, and sees a change once the app is invalidated", async () => {
+    const s = await startTestServer("pglite");
+    try {
+      const app = await s.importApp("apps/chat-travel-planner.yml");
+      const token = await s.passport(app.code);
+      expect((await s.api("/parameters", { passport: token })).status).toBe(200);
+      // Within the TTL the cached app answers, even though the row changed underneath.
+      await s.rt.db.app.update({ where: { id: app.id }, data: { enableSite: false } });
+      expect((await s.api("/parameters", { passport: token })).status).toBe(200);
+      s.rt.viewers.invalidateApp(app.id);
+      expect((await s.api("/parameters", { passport: token })).status).toBe(400);
+    } finally {
+      await s.close();
+    }
   });
 });

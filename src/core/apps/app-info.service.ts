@@ -104,7 +104,3 @@ export async function appMeta(db: Db, app: App) {
 }
 
 
-/** The viewer's own app, with an optional Prisma selection from the GraphQL layer merged in. */
-export function findViewerApp<Q extends { include?: unknown; select?: unknown }>(db: Db, viewer: Viewer, query?: Q) {
-  return db.app.findUniqueOrThrow({ ...(query as object), where: { id: viewer.app.id } });
-}

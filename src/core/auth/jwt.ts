@@ -11,8 +11,24 @@ export function signJwt(claims: Record<string, unknown>, secret: string): string
 
 export type JwtFailure = "malformed" | "signature" | "expired";
 
+// Tokens already verified, by their exact text: a passport is presented on every request, and the
+// HMAC and JSON parsing would otherwise be repeated each time. Bounded; expiring tokens are re-checked.
+const verified = new Map<string, { secret: string; claims: Record<string, unknown> }>();
+const MAX_VERIFIED = 20_000;
+
 /** The claims of a token signed with `secret`, or why it is refused. */
 export function verifyJwt(token: string, secret: string): { claims: Record<string, unknown> } | { failure: JwtFailure } {
+  const hit = verified.get(token);
+  if (hit && hit.secret === secret && hit.claims.exp === undefined) return { claims: hit.claims };
+  const result = verifyUncached(token, secret);
+  if ("claims" in result) {
+    if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
+    verified.set(token, { secret, claims: result.claims });
+  }
+  return result;
+}
+
+function verifyUncached(token: string, secret: string): { claims: Record<string, unknown> } | { failure: JwtFailure } {
   const parts = token.split(".");
   if (parts.length !== 3) return { failure: "malformed" };
   const [h, p, s] = parts;

@@ -1,11 +1,11 @@
 // GET /api/login/status, as Dify's web front end needs it at start-up (behaviour.md 2.2, 5.1).
 import type { Db } from "../../db/client.js";
 import { invalidParam } from "../errors.js";
-import { passportIsValid, type PassportCarriers } from "./passport.service.js";
+import { passportIsValid, type AuthDeps, type PassportCarriers } from "./passport.service.js";
 
 export async function loginStatus(
   db: Db,
-  secretKey: string,
+  auth: AuthDeps,
   input: { appCode?: string | null; userId?: string | null; carriers: PassportCarriers },
 ) {
   // appgraph has no web-app login of its own: without an app there is nobody to be logged in as.
@@ -15,6 +15,6 @@ export async function loginStatus(
   return {
     // Every app is public, so the page may always ask for a passport.
     logged_in: true,
-    app_logged_in: await passportIsValid(db, secretKey, { ...input.carriers, appCode: input.appCode }, input.userId),
+    app_logged_in: await passportIsValid(auth, { ...input.carriers, appCode: input.appCode }, input.userId),
   };
 }

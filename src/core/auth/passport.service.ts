@@ -4,8 +4,12 @@ import type { Db } from "../../db/client.js";
 import type { App, EndUser, Site } from "../../generated/prisma/client.js";
 import { AppError, badRequest, notFound, unauthorized } from "../errors.js";
 import { signJwt, verifyJwt } from "./jwt.js";
+import type { ViewerCache } from "./viewer-cache.js";
 
 export type Viewer = { app: App; site: Site; endUser: EndUser };
+
+/** What checking a passport needs: the signing key and the cached reads. */
+export type AuthDeps = { secretKey: string; viewers: ViewerCache };
 
 const PASSPORT_SUBJECT = "Web API Passport";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -58,10 +62,10 @@ const FAILURE_MESSAGES = {
  * The full check Dify runs on every protected call: token present and signed by us, app, site and end
  * user resolved from the claims. Beyond Dify: an `X-App-Code` that names another app is refused.
  */
-export async function authenticate(db: Db, secretKey: string, carriers: PassportCarriers): Promise<Viewer> {
+export async function authenticate(auth: AuthDeps, carriers: PassportCarriers): Promise<Viewer> {
   const token = pickPassport(carriers);
   if (!token) throw unauthorized("App token is missing.");
-  const verified = verifyJwt(token, secretKey);
+  const verified = verifyJwt(token, auth.secretKey);
   if ("failure" in verified) throw unauthorized(FAILURE_MESSAGES[verified.failure]);
   const { app_id: appId, app_code: appCode, end_user_id: endUserId, sub } = verified.claims;
   if (sub !== PASSPORT_SUBJECT || typeof appId !== "string" || !UUID.test(appId) || typeof endUserId !== "string" || !UUID.test(endUserId)) {
@@ -69,22 +73,19 @@ export async function authenticate(db: Db, secretKey: string, carriers: Passport
   }
   if (typeof appCode !== "string" || !appCode) throw badRequest("Site URL is no longer valid.");
   if (carriers.appCode && carriers.appCode !== appCode) throw unauthorized("The passport belongs to another app.");
-  const app = await db.app.findUnique({
-    where: { id: appId },
-    include: { site: true, endUsers: { where: { id: endUserId }, take: 1 } },
-  });
+  const [app, endUser] = await Promise.all([auth.viewers.app(appId), auth.viewers.endUser(endUserId)]);
   if (!app) throw notFound();
-  const { site, endUsers, ...appRow } = app;
+  const { site, ...appRow } = app;
   if (!site || site.code !== appCode) throw badRequest("Site URL is no longer valid.");
   if (!app.enableSite) throw badRequest("Site is disabled.");
-  if (endUsers.length === 0) throw notFound();
-  return { app: appRow, site, endUser: endUsers[0] };
+  if (!endUser || endUser.appId !== app.id) throw notFound();
+  return { app: appRow, site, endUser };
 }
 
 /** GET /api/login/status: whether the presented passport passes the full check (and names `userId`, if given). */
-export async function passportIsValid(db: Db, secretKey: string, carriers: PassportCarriers, userId?: string | null) {
+export async function passportIsValid(auth: AuthDeps, carriers: PassportCarriers, userId?: string | null) {
   try {
-    const viewer = await authenticate(db, secretKey, carriers);
+    const viewer = await authenticate(auth, carriers);
     return !userId || viewer.endUser.sessionId === userId;
   } catch (err) {
     if (err instanceof AppError) return false;

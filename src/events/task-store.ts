@@ -1,0 +1,47 @@
+// The ordered, replayable event log of every running task (a generation or a workflow run), and the
+// stop channel to the instance that runs it. In-process by default; Redis when instances share a database.
+
+/** Who may read and stop a task. */
+export type TaskMeta = {
+  taskId: string;
+  appId: string;
+  endUserId: string;
+  /** What produced it: "chat", "completion", "workflow", ... */
+  kind: string;
+};
+
+export type TaskState = "running" | "finished" | "expired";
+
+export type LoggedEvent<E = unknown> = { seq: number; event: E };
+
+export interface TaskStore {
+  /** Open the log of a new task. */
+  start(meta: TaskMeta): Promise<void>;
+  /** Append an event; sequence numbers start at 1 and have no gaps. */
+  append(taskId: string, seq: number, event: unknown): Promise<void>;
+  /** Close the log: readers end after the last event; the log is kept for the retention window. */
+  finish(taskId: string, lastSeq: number): Promise<void>;
+  /** The task's owner and state; "expired" once its log is gone, null when it never existed (or long ago). */
+  meta(taskId: string): Promise<(TaskMeta & { state: TaskState }) | null>;
+  /** Events after `after`, replayed and then live, until the task finishes or `signal` aborts. */
+  read(taskId: string, after: number, signal?: AbortSignal): AsyncIterable<LoggedEvent>;
+  /** Ask whichever instance runs the task to stop it. */
+  requestStop(taskId: string): Promise<void>;
+  /** Called on every instance for every stop request. */
+  onStopRequest(handler: (taskId: string) => void): void;
+  close(): Promise<void>;
+}
+
+export type RetentionOptions = {
+  /** How long a finished task's events can still be replayed. */
+  retentionMs: number;
+  /** How long after that a resume is told "expired" rather than "not found". */
+  tombstoneMs: number;
+};
+
+/** Resolves when `signal` aborts; never rejects. */
+export function aborted(signal?: AbortSignal): Promise<void> {
+  if (!signal) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
