@@ -16,6 +16,7 @@ const envSchema = z.object({
   SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   OPENAI_BASE_URL: optionalUrl(["http", "https"]),
   OPENAI_API_KEY: z.string().optional(),
+  TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -30,6 +31,8 @@ export type Config = {
   openaiBaseUrl?: string;
   openaiApiKey?: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  /** How long a finished task's events can be replayed (resume). */
+  taskRetentionMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -59,6 +62,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openaiBaseUrl: e.OPENAI_BASE_URL,
     openaiApiKey: e.OPENAI_API_KEY,
     logLevel: e.LOG_LEVEL,
+    taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
   };
 }
 

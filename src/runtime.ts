@@ -2,6 +2,8 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Db } from "./db/client.js";
+import type { ModelProvider } from "./providers/model/types.js";
+import type { TaskRunner } from "./core/generation/task-runner.js";
 import type { ViewerCache } from "./core/auth/viewer-cache.js";
 import type { AuthDeps } from "./core/auth/passport.service.js";
 
@@ -11,6 +13,8 @@ export type Runtime = {
   log: Logger;
   /** Cached app, site and end-user reads for passport checks. */
   viewers: ViewerCache;
+  models: ModelProvider;
+  tasks: TaskRunner;
 };
 
 export const authDeps = (rt: Runtime): AuthDeps => ({ secretKey: rt.config.secretKey, viewers: rt.viewers });

@@ -10,6 +10,10 @@ import { countApps, importApp, listApps } from "./core/apps/app.service.js";
 import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import type { Runtime } from "./runtime.js";
 import { ViewerCache } from "./core/auth/viewer-cache.js";
+import { TaskRunner } from "./core/generation/task-runner.js";
+import { MemoryTaskStore } from "./events/memory-task-store.js";
+import { RedisTaskStore } from "./events/redis-task-store.js";
+import { createModelProvider } from "./providers/model/index.js";
 import path from "node:path";
 
 export function databaseTarget(config: Config): DatabaseTarget {
@@ -38,7 +42,16 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       const applied = await database.migrate();
       if (applied.length) log.info({ applied }, "applied migrations");
     }
-    const rt: Runtime = { config, db: database.db, log, viewers: new ViewerCache(database.db) };
+    const retention = { retentionMs: config.taskRetentionMs, tombstoneMs: 24 * 3600 * 1000 };
+    const store = config.redisUrl ? new RedisTaskStore(config.redisUrl, retention) : new MemoryTaskStore(retention);
+    const rt: Runtime = {
+      config,
+      db: database.db,
+      log,
+      viewers: new ViewerCache(database.db),
+      models: createModelProvider(config),
+      tasks: new TaskRunner(store),
+    };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {
       const imported = await importApp(rt.db, DEMO_APP_DSL);
@@ -60,6 +73,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       demo,
       async close() {
         await http.close();
+        await rt.tasks.close(); // running generations stop and save what they have
+        await store.close();
         await db.close();
         release();
       },

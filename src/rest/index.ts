@@ -7,6 +7,7 @@ import { createContext, writeError, writeJson, writeRawJson } from "./http.js";
 import { Router } from "./router.js";
 import { registerAppRoutes } from "./app.routes.js";
 import { registerPassportRoutes } from "./passport.routes.js";
+import { registerGenerationRoutes } from "./generation.routes.js";
 
 export const VERSION = "0.1.0";
 
@@ -31,6 +32,7 @@ export function createRestRouter(): Router {
   const router = new Router();
   registerPassportRoutes(router);
   registerAppRoutes(router);
+  registerGenerationRoutes(router);
   return router;
 }
 

@@ -1,0 +1,34 @@
+// The domain events of a chat, agent-chat or completion generation, in the order a task emits them.
+// REST renders them as Dify's SSE objects; GraphQL as a union. Each carries its envelope.
+import type { Usage } from "../../providers/model/types.js";
+
+export type GenerationEnvelope = {
+  taskId: string;
+  messageId: string;
+  /** null for completion apps, whose conversation is hidden. */
+  conversationId: string | null;
+  /** The message's creation time, unix seconds (Dify's `created_at`). */
+  createdAt: number;
+  mode: string;
+};
+
+export type AgentThought = {
+  id: string;
+  position: number;
+  thought: string;
+  observation: string;
+  tool: string;
+  toolInput: string;
+};
+
+export type GenerationEvent = GenerationEnvelope &
+  (
+    | { type: "message"; answer: string }
+    | ({ type: "agent_thought" } & AgentThought)
+    | { type: "message_replace"; answer: string; reason: string }
+    | { type: "message_end"; usage: Usage; retrieverResources: unknown[] }
+    | { type: "error"; code: string; message: string; status: number }
+  );
+
+/** Events after which a generation's stream closes. */
+export const isTerminal = (e: { type: string }) => e.type === "message_end" || e.type === "error";

@@ -1,0 +1,78 @@
+// Runs tasks (generations, workflow runs) apart from any connection: a client that goes away does not
+// stop one; only an owner's stop request does, on whichever instance it arrives.
+import crypto from "node:crypto";
+import type { TaskMeta, TaskStore } from "../../events/task-store.js";
+
+/** The reason a task's signal aborts when its owner stops it. */
+export class StopRequested extends Error {
+  constructor() {
+    super("Stopped by user.");
+    this.name = "StopRequested";
+  }
+}
+
+export type TaskContext<E> = {
+  taskId: string;
+  /** Aborts when the owner stops the task (reason: StopRequested) or the server shuts down. */
+  signal: AbortSignal;
+  /** Append an event to the task's log; returns its sequence number. */
+  emit(event: E): Promise<number>;
+};
+
+export type RunningTask = { taskId: string; done: Promise<void> };
+
+export class TaskRunner {
+  private readonly local = new Map<string, AbortController>();
+  private readonly done = new Set<Promise<void>>();
+
+  constructor(readonly store: TaskStore) {
+    store.onStopRequest((taskId) => this.local.get(taskId)?.abort(new StopRequested()));
+  }
+
+  /** Start `body` as a task of `owner`; its events are readable from the store as soon as this resolves. */
+  async start<E>(owner: Omit<TaskMeta, "taskId">, body: (task: TaskContext<E>) => Promise<void>): Promise<RunningTask> {
+    const taskId = crypto.randomUUID();
+    await this.store.start({ ...owner, taskId });
+    const controller = new AbortController();
+    this.local.set(taskId, controller);
+    let seq = 0;
+    // Appends are chained so the log keeps the order events were emitted in.
+    let appended: Promise<void> = Promise.resolve();
+    const emit = (event: E) => {
+      const n = ++seq;
+      appended = appended.then(() => this.store.append(taskId, n, event));
+      return appended.then(() => n);
+    };
+    const done = (async () => {
+      try {
+        await body({ taskId, signal: controller.signal, emit });
+      } finally {
+        await appended.catch(() => {});
+        this.local.delete(taskId);
+        await this.store.finish(taskId, seq);
+      }
+    })();
+    this.done.add(done);
+    void done.finally(() => this.done.delete(done)).catch(() => {});
+    return { taskId, done };
+  }
+
+  /**
+   * Stop a task if `caller` owns it. Dify answers success either way, so callers learn nothing about
+   * tasks that are not theirs. Returns whether a stop was requested.
+   */
+  async stop(taskId: string, caller: { appId: string; endUserId: string }): Promise<boolean> {
+    const meta = await this.store.meta(taskId);
+    if (!meta || meta.state !== "running" || meta.appId !== caller.appId || meta.endUserId !== caller.endUserId) return false;
+    const local = this.local.get(taskId);
+    if (local) local.abort(new StopRequested());
+    else await this.store.requestStop(taskId);
+    return true;
+  }
+
+  /** Shut down: stop every local task (each saves what it has) and wait for them. */
+  async close(): Promise<void> {
+    for (const controller of this.local.values()) controller.abort(new StopRequested());
+    await Promise.allSettled([...this.done]);
+  }
+}
