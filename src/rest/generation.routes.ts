@@ -8,6 +8,7 @@ import {
   type StartedGeneration,
 } from "../core/generation/generation.service.js";
 import { openTaskEvents, parseCursor } from "../core/generation/resume.js";
+import { suggestedQuestions } from "../core/generation/suggestions.service.js";
 import { requireChatApp, requireCompletionApp } from "../core/apps/modes.js";
 import { invalidParam } from "../core/errors.js";
 import type { Runtime } from "../runtime.js";
@@ -133,6 +134,11 @@ export function registerGenerationRoutes(router: Router) {
     requireCompletionApp(viewer.app);
     await ctx.rt.tasks.stop(ctx.params.task_id, { appId: viewer.app.id, endUserId: viewer.endUser.id });
     return { status: 200, body: { result: "success" } };
+  });
+
+  router.on("GET", "/messages/:message_id/suggested-questions", async (ctx) => {
+    const data = await suggestedQuestions(deps(ctx.rt), await ctx.viewer(), ctx.params.message_id);
+    return { status: 200, body: { data } };
   });
 
   router.on("GET", "/chat-messages/:task_id/events", resume);

@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { answerOf, readSse, sseEvents, waitFor } from "../support/sse.js";
-import { backends, startTestServer, type TestServer } from "../support/server.js";
+import { startTestServer, taskBackends, type TestServer } from "../support/server.js";
 
 const claims = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
 
-describe.each(backends)("generation over REST on %s", (backend) => {
+describe.each(taskBackends)("generation over REST on %s", (_name, backend, taskEnv) => {
   let fake: FakeOpenAI;
   let s: TestServer;
   let chat: { id: string; code: string };
@@ -17,7 +17,7 @@ describe.each(backends)("generation over REST on %s", (backend) => {
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    s = await startTestServer(backend, { OPENAI_BASE_URL: fake.baseUrl });
+    s = await startTestServer(backend, { OPENAI_BASE_URL: fake.baseUrl, ...taskEnv });
     chat = await s.importApp("apps/chat-travel-planner.yml");
     completion = await s.importApp("apps/completion-slogan-writer.yml");
     agent = await s.importApp("dsl-corpus/agent-chat-investment-report-copilot.yml");

@@ -15,6 +15,12 @@ export type Backend = "pglite" | "postgres";
 /** PGlite always; PostgreSQL too when DATABASE_URL is set (CI sets it). */
 export const backends: Backend[] = ["pglite", ...(process.env.DATABASE_URL ? (["postgres"] as const) : [])];
 
+/** The databases, plus the Redis task store (on PGlite) when REDIS_URL is set: for suites of streams and tasks. */
+export const taskBackends: [string, Backend, Record<string, string>][] = [
+  ...backends.map((b) => [b, b, {}] as [string, Backend, Record<string, string>]),
+  ...(process.env.REDIS_URL ? [["pglite + redis", "pglite", { REDIS_URL: process.env.REDIS_URL }] as [string, Backend, Record<string, string>]] : []),
+];
+
 export const fixture = (name: string) => fs.readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
 
 export const TEST_SECRET = "appgraph-test-secret-key-0123456789";
@@ -51,7 +57,8 @@ export type TestServer = RunningServer & {
 
 export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-test-"));
-  const database = backend === "postgres" ? await createTestDatabase() : null;
+  // A caller that passes DATABASE_URL shares that database (several instances); else each server gets its own.
+  const database = backend === "postgres" && !env.DATABASE_URL ? await createTestDatabase() : null;
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: "0",
@@ -60,8 +67,8 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
-  if (database) {
-    const db = await openDatabase({ kind: "postgres", url: database.url });
+  if (backend === "postgres") {
+    const db = await openDatabase({ kind: "postgres", url: config.databaseUrl! });
     await db.migrate();
     await db.close();
   }

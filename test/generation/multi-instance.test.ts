@@ -1,0 +1,80 @@
+// Two instances on one PostgreSQL database and one Redis: a stop or a resume reaches the task
+// wherever it runs.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { answerOf, readSse, sseEvents, waitFor } from "../support/sse.js";
+import { createTestDatabase, startTestServer, type TestServer } from "../support/server.js";
+
+const shared = Boolean(process.env.REDIS_URL && process.env.DATABASE_URL);
+
+// Needs the services only CI and these machines have; `.ci/run` sets both variables, so it always runs there.
+describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE_URL)", () => {
+  let fake: FakeOpenAI;
+  let a: TestServer;
+  let b: TestServer;
+  let drop: () => Promise<void>;
+  let code: string;
+  const inputs = { traveller: "Ana", destination: "Lisbon" };
+  const words = Array.from({ length: 30 }, (_, i) => `r${i}`).join(" ");
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI({ reply: () => words, tokenDelayMs: 25 });
+    const db = await createTestDatabase();
+    drop = db.drop;
+    const env = { OPENAI_BASE_URL: fake.baseUrl, DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL! };
+    a = await startTestServer("postgres", env);
+    b = await startTestServer("postgres", env);
+    code = (await a.importApp("apps/chat-travel-planner.yml")).code;
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await drop?.();
+    await fake?.close();
+  });
+
+  const start = (server: TestServer, passport: string) =>
+    server.api("/chat-messages", {
+      method: "POST",
+      passport,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `q ${Math.random()}`, inputs, response_mode: "streaming" }),
+    });
+
+  it("a stop sent to B stops the stream running on A", async () => {
+    const token = await a.passport(code);
+    const stranger = await b.passport(code);
+    const events: any[] = [];
+    for await (const e of sseEvents(await start(a, token))) {
+      events.push(e);
+      if (events.length !== 3) continue;
+      const stop = (passport: string) =>
+        b.api(`/chat-messages/${e.task_id}/stop`, { method: "POST", passport, headers: { "content-type": "application/json" }, body: "{}" });
+      expect(await (await stop(stranger)).json()).toEqual({ result: "success" });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(fake.requests.at(-1)!.aborted).toBe(false);
+      expect(await (await stop(token)).json()).toEqual({ result: "success" });
+    }
+    expect(events.at(-1).event).toBe("message_end");
+    expect(answerOf(events).split(" ").length).toBeLessThan(30);
+    await waitFor(() => fake.requests.at(-1)!.aborted);
+    const saved = await b.rt.db.message.findUniqueOrThrow({ where: { id: events[0].message_id } });
+    expect(saved.answer).toBe(answerOf(events));
+  });
+
+  it("a resume on B replays A's task and follows it live", async () => {
+    const token = await a.passport(code);
+    const seen: any[] = [];
+    for await (const e of sseEvents(await start(a, token))) {
+      seen.push(e);
+      if (seen.length === 2) break;
+    }
+    const rest = await readSse(await b.api(`/chat-messages/${seen[0].task_id}/events?cursor=2`, { passport: token }));
+    expect(rest.ids[0]).toBe(3);
+    expect(rest.ids).toEqual(rest.ids.map((_, i) => i + 3));
+    expect(rest.events.at(-1).event).toBe("message_end");
+    expect(answerOf([...seen, ...rest.events])).toBe(words);
+    const stranger = await b.passport(code);
+    expect((await b.api(`/chat-messages/${seen[0].task_id}/events`, { passport: stranger })).status).toBe(404);
+  });
+});
