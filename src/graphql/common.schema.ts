@@ -18,8 +18,20 @@ builder.scalarType("DateTime", {
   },
 });
 
+/** An AppError as a plain value: graphql-js treats a returned Error instance as a thrown one, so streams yield this. */
+export type AppErrorValue = { __typename: "AppError"; code: string; message: string; status: number; params?: string };
+
+export const appErrorValue = (err: AppError): AppErrorValue => ({
+  __typename: "AppError",
+  code: err.code,
+  message: err.message,
+  status: err.status,
+  params: err.params,
+});
+
 builder.objectType(AppError, {
   name: "AppError",
+  isTypeOf: (value) => value instanceof AppError || (value as AppErrorValue | null)?.__typename === "AppError",
   description: "A domain error, with the code and HTTP status Dify's Web API uses for it.",
   fields: (t) => ({
     code: t.exposeString("code", { description: "Dify's error code, e.g. `not_found` or `invalid_param`." }),

@@ -18,7 +18,7 @@ export async function openTaskEvents(
   viewer: Viewer,
   taskId: string,
   after: number,
-): Promise<(signal: AbortSignal) => AsyncIterable<LoggedEvent>> {
+): Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent>> {
   const meta = await tasks.store.meta(taskId);
   // Another end user's task is indistinguishable from none at all.
   if (!meta || meta.appId !== viewer.app.id || meta.endUserId !== viewer.endUser.id) throw notFound("Task Not Found.");

@@ -1,0 +1,236 @@
+// Generations over GraphQL: subscriptions that start one and stream its events (graphql-ws and SSE),
+// blocking mutations, stop, and resume by sequence number. The same core calls as the REST routes.
+import { builder } from "./builder.js";
+import type { GraphQLContext } from "./context.js";
+import { appErrorValue, type AppErrorValue } from "./common.schema.js";
+import { AppError } from "../core/errors.js";
+import type { GenerationEvent } from "../core/generation/events.js";
+import {
+  startChat,
+  startCompletion,
+  startMoreLikeThis,
+  type GenerationResult,
+  type StartedGeneration,
+} from "../core/generation/generation.service.js";
+import { openTaskEvents } from "../core/generation/resume.js";
+import { suggestedQuestions } from "../core/generation/suggestions.service.js";
+import type { LoggedEvent } from "../events/task-store.js";
+import type { Viewer } from "../core/auth/passport.service.js";
+
+type SeqEvent = GenerationEvent & { seq: number };
+
+const deps = (ctx: GraphQLContext) => ({ db: ctx.rt.db, models: ctx.rt.models, tasks: ctx.rt.tasks, log: ctx.rt.log });
+
+const GenerationEventInterface = builder.interfaceRef<SeqEvent>("GenerationEvent").implement({
+  description: "One event of a generation task, in order.",
+  fields: (t) => ({
+    seq: t.int({ description: "The event's sequence number in its task: resume after it with taskEvents.", resolve: (e) => e.seq }),
+    taskId: t.id({ resolve: (e) => e.taskId }),
+    messageId: t.id({ resolve: (e) => e.messageId }),
+    conversationId: t.id({ nullable: true, description: "null for completion apps.", resolve: (e) => e.conversationId }),
+    createdAt: t.field({ type: "DateTime", description: "When the message was created.", resolve: (e) => new Date(e.createdAt * 1000) }),
+  }),
+});
+
+const eventType = <K extends GenerationEvent["type"]>(
+  name: string,
+  type: K,
+  description: string,
+  fields: (t: any) => Record<string, any> = () => ({}),
+) =>
+  builder.objectRef<Extract<GenerationEvent, { type: K }> & { seq: number }>(name).implement({
+    description,
+    interfaces: [GenerationEventInterface],
+    isTypeOf: (e: any) => e?.type === type,
+    fields,
+  });
+
+const MessageDelta = eventType("MessageDelta", "message", "A piece of the answer, as the model produced it.", (t) => ({
+  answer: t.string({ resolve: (e: any) => e.answer }),
+}));
+const AgentThoughtEvent = eventType("AgentThoughtEvent", "agent_thought", "An agent's reasoning step (agent-chat apps).", (t) => ({
+  thoughtId: t.id({ resolve: (e: any) => e.id }),
+  position: t.int({ resolve: (e: any) => e.position }),
+  thought: t.string({ resolve: (e: any) => e.thought }),
+  observation: t.string({ resolve: (e: any) => e.observation }),
+  tool: t.string({ resolve: (e: any) => e.tool }),
+  toolInput: t.string({ resolve: (e: any) => e.toolInput }),
+}));
+const MessageReplace = eventType("MessageReplace", "message_replace", "The whole answer replaced, e.g. by output moderation.", (t) => ({
+  answer: t.string({ resolve: (e: any) => e.answer }),
+  reason: t.string({ resolve: (e: any) => e.reason }),
+}));
+
+const Usage = builder.objectRef<{ promptTokens: number; completionTokens: number; totalTokens: number }>("Usage").implement({
+  fields: (t) => ({
+    promptTokens: t.exposeInt("promptTokens"),
+    completionTokens: t.exposeInt("completionTokens"),
+    totalTokens: t.exposeInt("totalTokens"),
+  }),
+});
+
+const MessageEnd = eventType("MessageEnd", "message_end", "The answer is complete and saved.", (t) => ({
+  usage: t.field({ type: Usage, resolve: (e: any) => e.usage }),
+}));
+const GenerationFailed = eventType("GenerationFailed", "error", "The generation failed; the message is saved with status error.", (t) => ({
+  code: t.string({ resolve: (e: any) => e.code }),
+  message: t.string({ resolve: (e: any) => e.message }),
+  status: t.int({ resolve: (e: any) => e.status }),
+}));
+
+export const GenerationEventUnion = builder.unionType("GenerationStreamEvent", {
+  description: "What a generation subscription yields: its events, or an AppError when it could not start.",
+  types: [MessageDelta, AgentThoughtEvent, MessageReplace, MessageEnd, GenerationFailed, AppError],
+  resolveType: (value) => {
+    if (value instanceof AppError || (value as unknown as AppErrorValue).__typename === "AppError") return "AppError";
+    return ({ message: "MessageDelta", agent_thought: "AgentThoughtEvent", message_replace: "MessageReplace", message_end: "MessageEnd", error: "GenerationFailed" } as const)[
+      (value as SeqEvent).type
+    ];
+  },
+});
+
+const ChatMessageInput = builder.inputType("ChatMessageInput", {
+  fields: (t) => ({
+    query: t.string({ required: true }),
+    inputs: t.field({ type: "JSON", description: "Values for the app's user input form." }),
+    conversationId: t.id({ description: "Continue this conversation; omit to start one." }),
+    parentMessageId: t.id({ description: "Answer after this message (regenerate); default: the latest." }),
+    files: t.field({ type: ["JSON"], description: "File references, as in Dify's `files`." }),
+  }),
+});
+
+const CompletionMessageInput = builder.inputType("CompletionMessageInput", {
+  fields: (t) => ({
+    query: t.string(),
+    inputs: t.field({ type: "JSON" }),
+    files: t.field({ type: ["JSON"] }),
+  }),
+});
+
+/** Start a task and stream its events; an error before it starts is yielded as an AppError. */
+async function* streamOf(ctx: GraphQLContext, start: (viewer: Viewer) => Promise<StartedGeneration>): AsyncGenerator<SeqEvent | AppErrorValue> {
+  let events: AsyncIterable<LoggedEvent>;
+  try {
+    const started = await start(await ctx.viewer());
+    events = ctx.rt.tasks.store.read(started.taskId, 0);
+  } catch (err) {
+    if (err instanceof AppError) {
+      yield appErrorValue(err);
+      return;
+    }
+    throw err;
+  }
+  // Returning early (the client unsubscribed) ends the reading, not the task.
+  for await (const { seq, event } of events) yield { ...(event as GenerationEvent), seq };
+}
+
+builder.subscriptionType({});
+
+builder.subscriptionField("chatMessage", (t) =>
+  t.field({
+    type: GenerationEventUnion,
+    description: "Send a message to a chat or agent-chat app and stream the answer.",
+    args: { input: t.arg({ type: ChatMessageInput, required: true }) },
+    subscribe: (_root, { input }, ctx) =>
+      streamOf(ctx, (viewer) =>
+        startChat(deps(ctx), viewer, { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId }),
+      ),
+    resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
+  }),
+);
+
+builder.subscriptionField("completionMessage", (t) =>
+  t.field({
+    type: GenerationEventUnion,
+    description: "Run a completion app and stream the answer.",
+    args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
+    subscribe: (_root, { input }, ctx) =>
+      streamOf(ctx, (viewer) => startCompletion(deps(ctx), viewer, { query: input.query, inputs: input.inputs ?? {} })),
+    resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
+  }),
+);
+
+builder.subscriptionField("taskEvents", (t) =>
+  t.field({
+    type: GenerationEventUnion,
+    description: "Resume a generation you started: the events after `after` (a seq), replayed, then live.",
+    args: { taskId: t.arg.id({ required: true }), after: t.arg.int({ defaultValue: 0 }) },
+    subscribe: async function* (_root, { taskId, after }, ctx) {
+      let open: (signal?: AbortSignal) => AsyncIterable<LoggedEvent>;
+      try {
+        if ((after ?? 0) < 0) throw new AppError("invalid_param", 400, "after must not be negative", "after");
+        open = await openTaskEvents(ctx.rt.tasks, await ctx.viewer(), String(taskId), after ?? 0);
+      } catch (err) {
+        if (err instanceof AppError) {
+          yield appErrorValue(err);
+          return;
+        }
+        throw err;
+      }
+      for await (const { seq, event } of open()) yield { ...(event as GenerationEvent), seq };
+    },
+    resolve: (event) => event as unknown as AppError, // an AppErrorValue, resolved by the union
+  }),
+);
+
+const GenerationResultRef = builder.objectRef<GenerationResult>("GenerationResult").implement({
+  description: "A finished generation (blocking mode).",
+  fields: (t) => ({
+    taskId: t.id({ resolve: (r) => r.taskId }),
+    messageId: t.id({ resolve: (r) => r.messageId }),
+    conversationId: t.id({ nullable: true, resolve: (r) => r.conversationId }),
+    answer: t.string({ resolve: (r) => r.answer }),
+    usage: t.field({ type: Usage, resolve: (r) => r.usage }),
+    createdAt: t.field({ type: "DateTime", resolve: (r) => new Date(r.createdAt * 1000) }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  sendChatMessage: t.field({
+    type: GenerationResultRef,
+    description: "Send a message and wait for the whole answer (blocking mode).",
+    errors: {},
+    args: { input: t.arg({ type: ChatMessageInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const started = await startChat(deps(ctx), await ctx.viewer(), {
+        query: input.query,
+        inputs: input.inputs ?? {},
+        conversationId: input.conversationId,
+        parentMessageId: input.parentMessageId,
+      });
+      return started.result;
+    },
+  }),
+  sendCompletionMessage: t.field({
+    type: GenerationResultRef,
+    errors: {},
+    args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      (await startCompletion(deps(ctx), await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} })).result,
+  }),
+  moreLikeThis: t.field({
+    type: GenerationResultRef,
+    description: "Another answer to a completion message's inputs (when the app enables it).",
+    errors: {},
+    args: { messageId: t.arg.id({ required: true }) },
+    resolve: async (_root, { messageId }, ctx) => (await startMoreLikeThis(deps(ctx), await ctx.viewer(), String(messageId))).result,
+  }),
+  stopGeneration: t.boolean({
+    description: "Stop a generation you started. False when there was nothing of yours to stop.",
+    errors: { directResult: false },
+    args: { taskId: t.arg.id({ required: true }) },
+    resolve: async (_root, { taskId }, ctx) => {
+      const viewer = await ctx.viewer();
+      return ctx.rt.tasks.stop(String(taskId), { appId: viewer.app.id, endUserId: viewer.endUser.id });
+    },
+  }),
+}));
+
+builder.queryField("suggestedQuestions", (t) =>
+  t.stringList({
+    description: "Follow-up questions the model suggests after a message (chat apps that enable it).",
+    errors: { directResult: false },
+    args: { messageId: t.arg.id({ required: true }) },
+    resolve: async (_root, { messageId }, ctx) => suggestedQuestions(deps(ctx), await ctx.viewer(), String(messageId)),
+  }),
+);
