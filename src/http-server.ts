@@ -12,6 +12,7 @@ import {
   createGraphQLContext,
   type GraphQLContext,
 } from "./graphql/context.js";
+import { createJsonFastPath } from "./graphql/json-fast-path.js";
 import { createRestHandler, createRestRouter, setCorsHeaders } from "./rest/index.js";
 import { Router } from "./rest/router.js";
 import { systemFeatures } from "./core/system/system-features.js";
@@ -50,6 +51,7 @@ export function createHttpServer(rt: Runtime) {
     context: ({ request, requestId }) => createGraphQLContext(rt, requestId, carriersFromRequest(request)),
   });
 
+  const jsonFastPath = createJsonFastPath(yoga);
   const api = createRestHandler(rt, createRestRouter());
   // Dify's web front end reads system features from its console API on every share page.
   const consoleApi = createRestHandler(
@@ -71,6 +73,7 @@ export function createHttpServer(rt: Runtime) {
       }
       const requestId = (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || crypto.randomUUID();
       res.setHeader("X-Request-Id", requestId);
+      if (await jsonFastPath(req, res, { req, res, requestId })) return;
       return yoga(req, res, { req, res, requestId });
     }
     if (path === "/healthz") {
