@@ -22,6 +22,7 @@ export async function writeSse(
   res: ServerResponse,
   events: (signal: AbortSignal) => AsyncIterable<LoggedEvent>,
   render: (event: any) => object | null,
+  pingIntervalMs = PING_INTERVAL_MS,
 ): Promise<void> {
   const gone = new AbortController();
   const onClose = () => gone.abort();
@@ -44,8 +45,8 @@ export async function writeSse(
     }
   };
   const pinger = setInterval(() => {
-    if (Date.now() - lastWrite >= PING_INTERVAL_MS - 50) void write("event: ping\n\n");
-  }, 1000);
+    if (Date.now() - lastWrite >= pingIntervalMs - 50) void write("event: ping\n\n");
+  }, Math.min(1000, pingIntervalMs / 4));
   try {
     for await (const { seq, event } of events(gone.signal)) {
       if (gone.signal.aborted) break;
