@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Db } from "./db/client.js";
+import type { Sandbox } from "./core/workflows/nodes/code.js";
 import type { ModelProvider } from "./providers/model/types.js";
 import type { TaskRunner } from "./core/generation/task-runner.js";
 import type { ViewerCache } from "./core/auth/viewer-cache.js";
@@ -15,6 +16,8 @@ export type Runtime = {
   viewers: ViewerCache;
   models: ModelProvider;
   tasks: TaskRunner;
+  /** The code node's sandbox, started on first use. */
+  sandbox: () => Sandbox;
 };
 
 export const authDeps = (rt: Runtime): AuthDeps => ({ secretKey: rt.config.secretKey, viewers: rt.viewers });

@@ -11,6 +11,7 @@ import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import type { Runtime } from "./runtime.js";
 import { ViewerCache } from "./core/auth/viewer-cache.js";
 import { TaskRunner } from "./core/generation/task-runner.js";
+import { NodeFailure } from "./core/workflows/engine.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
 import { createModelProvider } from "./providers/model/index.js";
@@ -51,6 +52,9 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       viewers: new ViewerCache(database.db),
       models: createModelProvider(config),
       tasks: new TaskRunner(store),
+      sandbox: () => {
+        throw new NodeFailure("The code sandbox is not wired in yet.", "CodeSandboxUnavailable");
+      },
     };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {

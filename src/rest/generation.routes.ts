@@ -15,6 +15,8 @@ import type { Runtime } from "../runtime.js";
 import type { RestResult, RouteContext } from "./http.js";
 import type { Router } from "./router.js";
 import { writeSse } from "./sse.js";
+import { startChatflow } from "../core/workflows/chatflow.service.js";
+import { renderWorkflowEvent, workflowDeps } from "./workflow.routes.js";
 
 /** Dify's web ("simple") rendering of a generation event. */
 export function renderGenerationEvent(e: GenerationEvent): object {
@@ -100,13 +102,30 @@ export function registerGenerationRoutes(router: Router) {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
     const mode = responseMode(body.response_mode);
-    const started = await startChat(deps(ctx.rt), viewer, {
-      query: body.query,
-      inputs: body.inputs,
-      conversationId: body.conversation_id,
-      parentMessageId: body.parent_message_id,
-    });
-    return respond(ctx, mode, started);
+    const request = { query: body.query, inputs: body.inputs, conversationId: body.conversation_id, parentMessageId: body.parent_message_id };
+    if (viewer.app.mode === "advanced-chat") {
+      const started = await startChatflow(workflowDeps(ctx.rt), viewer, request);
+      if (mode === "streaming") {
+        await writeSse(ctx.req, ctx.res, (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal), renderWorkflowEvent);
+        return { written: true };
+      }
+      const outcome = await started.result;
+      return {
+        status: 200,
+        body: {
+          event: "message",
+          task_id: started.taskId,
+          id: started.messageId,
+          message_id: started.messageId,
+          conversation_id: started.conversationId,
+          mode: "advanced-chat",
+          answer: outcome.answer,
+          metadata: { retriever_resources: [] },
+          created_at: started.createdAt,
+        },
+      };
+    }
+    return respond(ctx, mode, await startChat(deps(ctx.rt), viewer, request));
   });
 
   router.on("POST", "/completion-messages", async (ctx) => {

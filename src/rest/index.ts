@@ -8,6 +8,7 @@ import { Router } from "./router.js";
 import { registerAppRoutes } from "./app.routes.js";
 import { registerPassportRoutes } from "./passport.routes.js";
 import { registerGenerationRoutes } from "./generation.routes.js";
+import { registerWorkflowRoutes } from "./workflow.routes.js";
 
 export const VERSION = "0.1.0";
 
@@ -33,6 +34,7 @@ export function createRestRouter(): Router {
   registerPassportRoutes(router);
   registerAppRoutes(router);
   registerGenerationRoutes(router);
+  registerWorkflowRoutes(router);
   return router;
 }
 

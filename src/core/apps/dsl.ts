@@ -3,6 +3,7 @@
 import YAML from "yaml";
 import { z } from "zod";
 import { invalidParam } from "../errors.js";
+import { checkNodeTypes } from "../workflows/graph.js";
 
 export const APP_MODES = ["chat", "completion", "agent-chat", "advanced-chat", "workflow"] as const;
 export type AppMode = (typeof APP_MODES)[number];
@@ -97,13 +98,15 @@ export function parseDsl(text: string): ParsedDsl {
   }
   const dsl = parsed.data;
   const mode = dsl.app.mode;
+  const warnings: string[] = [];
   if (isWorkflowMode(mode)) {
     if (!dsl.workflow) throw invalidParam(`DSL field workflow: required for ${mode} apps`, "workflow");
     validateGraph(dsl.workflow);
+    warnings.push(...checkNodeTypes(dsl.workflow.graph));
   } else if (!dsl.model_config) {
     throw invalidParam(`DSL field model_config: required for ${mode} apps`, "model_config");
   }
-  return { dsl, warnings: modelWarnings(dsl) };
+  return { dsl, warnings: [...warnings, ...modelWarnings(dsl)] };
 }
 
 function validateGraph(workflow: WorkflowSection) {

@@ -62,29 +62,42 @@ export const conversationNameOf = (query: string) => {
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
-/** POST /chat-messages for chat and agent-chat apps. */
-export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatRequest): Promise<StartedGeneration> {
-  requireChatApp(viewer.app);
-  if (viewer.app.mode === "advanced-chat") {
-    throw new AppError("app_unavailable", 400, "Advanced-chat apps run on the workflow engine, which this server does not have yet.");
-  }
-  const config = modelConfigOf(viewer);
+/** A new chat turn, stored: the conversation (found or started) and the message waiting for its answer. */
+export type ChatTurn = {
+  conversationId: string;
+  messageId: string;
+  createdAt: Date;
+  query: string;
+  inputs: Record<string, unknown>;
+  history: HistoryTurn[];
+  dialogueCount: number;
+  prompt: ChatMessage[];
+};
+
+/**
+ * Everything a chat turn checks and stores before its answer starts, shared by chat, agent-chat and
+ * chatflow apps: the query, the conversation (the end user's own), its inputs (validated on the first
+ * turn, then kept), the thread so far and the parent message.
+ */
+export async function openChatTurn(
+  db: Db,
+  viewer: Viewer,
+  req: ChatRequest,
+  opts: { form: Record<string, unknown>[]; introduction: string | null; modelId: string | null; prompt?: (t: { inputs: Record<string, unknown>; history: HistoryTurn[]; query: string }) => ChatMessage[] },
+): Promise<ChatTurn> {
   const query = requireQuery(req.query, true);
   const conversationId = optionalUuid(req.conversationId, "conversation_id");
   const parentId = optionalUuid(req.parentMessageId, "parent_message_id");
-  const { db } = deps;
-
   const conversation = conversationId
     ? await db.conversation.findFirst({ where: { id: conversationId, ...ownConversations(viewer) } })
     : null;
   if (conversationId && !conversation) throw notFound("Conversation Not Exists.");
   // An existing conversation keeps the inputs it started with, as in Dify.
-  const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : validateInputs(userInputForm(viewer.app.mode, config, null), req.inputs ?? {});
-
+  const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : validateInputs(opts.form, req.inputs ?? {});
   const thread = conversation ? await threadOf(db, viewer, conversation.id, parentId) : { parentId: null, history: [] };
-  const messages = buildChatMessages({ prePrompt: config.pre_prompt, inputs, history: thread.history, query });
+  const prompt = opts.prompt?.({ inputs, history: thread.history, query }) ?? [];
 
-  const { conversationRow, message } = await db.$transaction(async (tx) => {
+  return db.$transaction(async (tx) => {
     const now = new Date();
     const conversationRow = conversation
       ? await tx.conversation.update({ where: { id: conversation.id }, data: { updatedAt: now, dialogueCount: { increment: 1 } } })
@@ -94,9 +107,9 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
             mode: viewer.app.mode,
             name: conversationNameOf(query),
             inputs: inputs as Prisma.InputJsonValue,
-            introduction: config.opening_statement ?? null,
+            introduction: opts.introduction,
             fromEndUserId: viewer.endUser.id,
-            modelId: config.model.name,
+            modelId: opts.modelId,
             dialogueCount: 1,
             createdAt: now,
             updatedAt: now,
@@ -109,22 +122,43 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
         parentMessageId: thread.parentId,
         inputs: inputs as Prisma.InputJsonValue,
         query,
-        message: messages as unknown as Prisma.InputJsonValue,
+        message: prompt as unknown as Prisma.InputJsonValue,
         fromEndUserId: viewer.endUser.id,
         appMode: viewer.app.mode,
         agentBased: viewer.app.mode === "agent-chat",
         createdAt: now,
       },
     });
-    return { conversationRow, message };
+    return {
+      conversationId: conversationRow.id,
+      messageId: message.id,
+      createdAt: message.createdAt,
+      query,
+      inputs,
+      history: thread.history,
+      dialogueCount: conversationRow.dialogueCount,
+      prompt,
+    };
   });
+}
 
+/** POST /chat-messages for chat and agent-chat apps (chatflows run on the workflow engine). */
+export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatRequest): Promise<StartedGeneration> {
+  requireChatApp(viewer.app);
+  if (viewer.app.mode === "advanced-chat") throw new AppError("app_unavailable", 400, "Chatflow apps answer through the workflow engine.");
+  const config = modelConfigOf(viewer);
+  const turn = await openChatTurn(deps.db, viewer, req, {
+    form: userInputForm(viewer.app.mode, config, null),
+    introduction: config.opening_statement ?? null,
+    modelId: config.model.name,
+    prompt: ({ inputs, history, query }) => buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }),
+  });
   return run(deps, viewer, {
     kind: "chat",
-    envelope: { messageId: message.id, conversationId: conversationRow.id, createdAt: unix(message.createdAt), mode: viewer.app.mode },
+    envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: unix(turn.createdAt), mode: viewer.app.mode },
     config,
-    messages,
-    moderationText: { inputs, query },
+    messages: turn.prompt,
+    moderationText: { inputs: turn.inputs, query: turn.query },
   });
 }
 

@@ -30,8 +30,11 @@ export class TaskRunner {
   }
 
   /** Start `body` as a task of `owner`; its events are readable from the store as soon as this resolves. */
-  async start<E>(owner: Omit<TaskMeta, "taskId">, body: (task: TaskContext<E>) => Promise<void>): Promise<RunningTask> {
-    const taskId = crypto.randomUUID();
+  async start<E>(
+    owner: Omit<TaskMeta, "taskId">,
+    body: (task: TaskContext<E>) => Promise<void>,
+    taskId: string = crypto.randomUUID(),
+  ): Promise<RunningTask> {
     await this.store.start({ ...owner, taskId });
     const controller = new AbortController();
     this.local.set(taskId, controller);

@@ -1,0 +1,68 @@
+// Chatflow (advanced-chat) turns: the chat turn is stored as for chat apps, the answer comes from the
+// workflow's answer nodes, and the message is saved with it before message_end.
+import type { Viewer } from "../auth/passport.service.js";
+import { userInputForm } from "../apps/dsl.js";
+import { requireChatApp } from "../apps/modes.js";
+import { AppError } from "../errors.js";
+import { estimateTokens } from "../generation/prompt.js";
+import { openChatTurn, difyUsage, type ChatRequest } from "../generation/generation.service.js";
+import type { RunOutcome } from "./engine.js";
+import { publishedWorkflow, runWorkflow, type StartedRun, type WorkflowDeps } from "./run.service.js";
+
+export type StartedChatflow = StartedRun & { messageId: string; conversationId: string; createdAt: number };
+
+/** Conversation variables: the DSL's defaults, overlaid with what earlier turns stored. */
+async function conversationVariables(deps: WorkflowDeps, conversationId: string, declared: unknown): Promise<Record<string, unknown>> {
+  const values: Record<string, unknown> = {};
+  const byId = new Map<string, string>();
+  for (const v of (declared ?? []) as { id: string; name: string; value: unknown }[]) {
+    values[v.name] = v.value;
+    byId.set(v.id, v.name);
+  }
+  const stored = await deps.db.workflowConversationVariable.findMany({ where: { conversationId } });
+  for (const row of stored) {
+    const name = byId.get(row.id);
+    if (name) values[name] = (row.data as { value?: unknown })?.value;
+  }
+  return values;
+}
+
+export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: ChatRequest): Promise<StartedChatflow> {
+  requireChatApp(viewer.app);
+  if (viewer.app.mode !== "advanced-chat") throw new AppError("app_unavailable", 400, "Only chatflow apps run on the workflow engine.");
+  const workflow = await publishedWorkflow(deps, viewer);
+  const features = (workflow.features ?? {}) as { opening_statement?: string };
+  const turn = await openChatTurn(deps.db, viewer, req, {
+    form: userInputForm("advanced-chat", null, workflow.graph),
+    introduction: features.opening_statement || null,
+    modelId: null,
+  });
+  const createdAt = Math.floor(turn.createdAt.getTime() / 1000);
+  const started = await runWorkflow(deps, {
+    viewer,
+    workflow,
+    inputs: turn.inputs,
+    sys: { query: turn.query, files: [], conversation_id: turn.conversationId, dialogue_count: turn.dialogueCount },
+    conversationVariables: await conversationVariables(deps, turn.conversationId, workflow.conversationVariables),
+    history: turn.history,
+    envelope: { workflowId: workflow.id, mode: "advanced-chat", conversationId: turn.conversationId, messageId: turn.messageId, createdAt },
+    onFinished: async (outcome: RunOutcome, task, envelope) => {
+      const usage = { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens };
+      const failed = outcome.status === "failed";
+      await deps.db.message.update({
+        where: { id: turn.messageId },
+        data: {
+          answer: outcome.answer,
+          answerTokens: usage.completionTokens,
+          workflowRunId: envelope.runId,
+          status: failed ? "error" : "normal",
+          error: failed ? outcome.error : null,
+          messageMetadata: { usage: difyUsage(usage, 0), retriever_resources: [] },
+        },
+      });
+      // Dify's order for chatflows: message_end, then workflow_finished.
+      if (!failed) await task.emit({ ...envelope, type: "message_end", usage });
+    },
+  });
+  return { ...started, messageId: turn.messageId, conversationId: turn.conversationId, createdAt };
+}

@@ -1,0 +1,283 @@
+// The graph engine: runs a workflow graph's nodes in dependency order, parallel branches at once.
+// A node runs when every incoming edge is resolved and at least one was taken; a node none of whose
+// incoming edges were taken is skipped, and so are the edges leaving it.
+import crypto from "node:crypto";
+import { AppError } from "../errors.js";
+import type { GraphEdge, GraphNode, WorkflowGraph } from "./graph.js";
+import { REFUSED_NODE_TYPES } from "./graph.js";
+import { VariablePool } from "./variable-pool.js";
+import type { Usage } from "../../providers/model/types.js";
+
+export type NodeRunResult = {
+  outputs: Record<string, unknown>;
+  inputs?: Record<string, unknown>;
+  processData?: Record<string, unknown>;
+  /** The source handle whose edges are taken; "source" unless the node branches. */
+  handle?: string;
+  usage?: Usage;
+};
+
+export type NodeExecution = {
+  id: string;
+  node: GraphNode;
+  index: number;
+  predecessorId: string | null;
+  startedAt: Date;
+  /** Set when the node runs inside an iteration or loop. */
+  container?: { id: string; index: number };
+};
+
+export type EngineEvent =
+  | { type: "node_started"; execution: NodeExecution }
+  | {
+      type: "node_finished";
+      execution: NodeExecution;
+      status: "succeeded" | "failed" | "exception" | "stopped";
+      result: NodeRunResult | null;
+      error: string | null;
+      finishedAt: Date;
+    }
+  | { type: "node_retry"; execution: NodeExecution; error: string; retryIndex: number }
+  | { type: "text"; text: string; selector: string[] };
+
+export type NodeContext = {
+  node: GraphNode;
+  pool: VariablePool;
+  signal: AbortSignal;
+  /** Whether this node's `text` output is streamed to the user as it is produced (see streamPlan). */
+  streamsText: boolean;
+  /** Send text to the user now (text_chunk in workflow apps, message deltas in chatflows). */
+  stream(text: string): Promise<void>;
+  /** The parts of this answer/end node's text that were not streamed already. */
+  unstreamedSegments(): ({ text: string } | { selector: string[] })[];
+  /** Run a container's sub-graph (iteration, loop) on a pool of its own. */
+  runContainer(containerId: string, pool: VariablePool, index: number): Promise<RunOutcome>;
+};
+
+export type NodeExecutor = (ctx: NodeContext) => Promise<NodeRunResult>;
+
+export class NodeFailure extends Error {
+  constructor(message: string, readonly errorType = "NodeError") {
+    super(message);
+  }
+}
+
+export type RunOutcome = {
+  status: "succeeded" | "failed" | "stopped" | "partial-succeeded";
+  /** Outputs of the end nodes reached (workflow apps) */
+  outputs: Record<string, unknown>;
+  error: string | null;
+  steps: number;
+  tokens: number;
+  exceptions: number;
+  /** Text sent to the user (the chatflow's answer). */
+  answer: string;
+};
+
+export type EngineOptions = {
+  executors: Record<string, NodeExecutor>;
+  /** Called for every event, in order; awaited, so persistence keeps pace. */
+  onEvent: (event: EngineEvent) => Promise<void>;
+  signal: AbortSignal;
+  maxSteps?: number;
+  deadline?: number;
+  /** Which node types end a text stream: "answer" in chatflows, "end" in workflow apps. */
+  streamTo: "answer" | "end";
+};
+
+/** Answer/end nodes whose text starts with an LLM's `text`, fed only by that LLM: it can stream through. */
+function streamPlan(graph: WorkflowGraph, streamTo: "answer" | "end") {
+  const sources = new Map<string, { target: GraphNode; prefix: string; selector: string[] }[]>();
+  for (const target of graph.nodes.values()) {
+    if (target.type !== streamTo) continue;
+    const segments =
+      streamTo === "answer"
+        ? VariablePool.segments(String(target.data.answer ?? ""))
+        : ((target.data.outputs ?? []) as any[]).slice(0, 1).map((o) => ({ selector: o.value_selector as string[] }));
+    const first = segments.findIndex((s) => "selector" in s);
+    if (first < 0) continue;
+    const selector = (segments[first] as { selector: string[] }).selector;
+    const source = graph.nodes.get(selector?.[0]);
+    const incoming = graph.incoming.get(target.id) ?? [];
+    if (!source || source.type !== "llm" || selector[1] !== "text" || selector.length !== 2) continue;
+    if (!incoming.length || incoming.some((e) => e.source !== source.id)) continue;
+    const prefix = segments.slice(0, first).map((s) => ("text" in s ? s.text : "")).join("");
+    const list = sources.get(source.id) ?? [];
+    list.push({ target, prefix, selector });
+    sources.set(source.id, list);
+  }
+  return sources;
+}
+
+export class WorkflowEngine {
+  private readonly plan: ReturnType<typeof streamPlan>;
+  /** Answer/end nodes whose first reference already streamed: they render the rest only. */
+  private readonly streamed = new Set<string>();
+
+  constructor(
+    private readonly graph: WorkflowGraph,
+    private readonly options: EngineOptions,
+  ) {
+    this.plan = streamPlan(graph, options.streamTo);
+  }
+
+  run(pool: VariablePool): Promise<RunOutcome> {
+    return this.runGraph(null, pool, undefined);
+  }
+
+  private async runGraph(containerId: string | null, pool: VariablePool, container: { id: string; index: number } | undefined): Promise<RunOutcome> {
+    const { graph, options } = this;
+    const outcome: RunOutcome = { status: "succeeded", outputs: {}, error: null, steps: 0, tokens: 0, exceptions: 0, answer: "" };
+    const taken = new Map<string, boolean>();
+    const started = new Set<string>();
+    const inFlight = new Set<Promise<void>>();
+    const failed = new AbortController();
+    const signal = AbortSignal.any([options.signal, failed.signal]);
+    let index = 0;
+    const maxSteps = options.maxSteps ?? 500;
+
+    const settleEdges = (edges: GraphEdge[], handle: string | null) => {
+      for (const e of edges) taken.set(e.id, handle !== null && e.sourceHandle === handle);
+      for (const target of new Set(edges.map((e) => e.target))) consider(target);
+    };
+
+    const consider = (id: string) => {
+      if (started.has(id)) return;
+      const incoming = graph.incoming.get(id) ?? [];
+      if (incoming.some((e) => !taken.has(e.id))) return;
+      started.add(id);
+      const node = graph.nodes.get(id)!;
+      if (!incoming.some((e) => taken.get(e.id))) {
+        settleEdges(graph.outgoing.get(id) ?? [], null); // skipped: nothing downstream of it runs either
+        return;
+      }
+      const predecessor = incoming.find((e) => taken.get(e.id))?.source ?? null;
+      launch(node, predecessor);
+    };
+
+    const launch = (node: GraphNode, predecessorId: string | null) => {
+      const p = this.runNode(node, predecessorId, pool, signal, ++index, container, outcome, maxSteps).then(
+        (handle) => {
+          if (handle === undefined) return;
+          settleEdges(graph.outgoing.get(node.id) ?? [], handle);
+        },
+        (err) => {
+          if (outcome.status === "succeeded") {
+            outcome.status = options.signal.aborted ? "stopped" : "failed";
+            outcome.error = options.signal.aborted ? "Stopped by user." : (err as Error).message;
+          }
+          failed.abort();
+        },
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    };
+
+    const start = containerId === null ? graph.startOf(null) : graph.startOf(containerId);
+    started.add(start.id);
+    launch(start, null);
+    while (inFlight.size) await Promise.all([...inFlight]);
+    if (outcome.status === "succeeded" && options.signal.aborted) {
+      outcome.status = "stopped";
+      outcome.error = "Stopped by user.";
+    }
+    if (outcome.status === "succeeded" && outcome.exceptions > 0) outcome.status = "partial-succeeded";
+    return outcome;
+  }
+
+  /** Run one node (with its retries and error strategy); resolves to the handle to follow. */
+  private async runNode(
+    node: GraphNode,
+    predecessorId: string | null,
+    pool: VariablePool,
+    signal: AbortSignal,
+    index: number,
+    container: { id: string; index: number } | undefined,
+    outcome: RunOutcome,
+    maxSteps: number,
+  ): Promise<string | undefined> {
+    const { options } = this;
+    if (signal.aborted) throw new NodeFailure("Stopped by user.");
+    if (++outcome.steps > maxSteps) throw new NodeFailure(`Max steps ${maxSteps} reached.`);
+    if (options.deadline && Date.now() > options.deadline) throw new NodeFailure("Max execution time reached.");
+    const execution: NodeExecution = { id: crypto.randomUUID(), node, index, predecessorId, startedAt: new Date(), container };
+    // Container start nodes are bookkeeping, as in Dify: no events.
+    const silent = node.type === "iteration-start" || node.type === "loop-start";
+    if (!silent) await options.onEvent({ type: "node_started", execution });
+
+    const retry = node.data.retry_config ?? {};
+    const maxRetries = retry.retry_enabled ? Math.max(0, Number(retry.max_retries ?? 0)) : 0;
+    let attempt = 0;
+    for (;;) {
+      try {
+        const result = await this.execute(node, pool, signal);
+        if (result.usage) outcome.tokens += result.usage.totalTokens;
+        pool.set(node.id, result.outputs);
+        if (node.type === "end") Object.assign(outcome.outputs, result.outputs);
+        if (node.type === "answer") outcome.answer += String(result.outputs.answer ?? "");
+        if (!silent) await options.onEvent({ type: "node_finished", execution, status: "succeeded", result, error: null, finishedAt: new Date() });
+        return result.handle ?? "source";
+      } catch (err) {
+        const stopped = signal.aborted;
+        const message = stopped ? "Stopped by user." : err instanceof AppError || err instanceof NodeFailure ? err.message : String((err as Error)?.message ?? err);
+        if (!stopped && attempt < maxRetries) {
+          attempt++;
+          await options.onEvent({ type: "node_retry", execution, error: message, retryIndex: attempt });
+          await new Promise((r) => setTimeout(r, Math.max(0, Number(retry.retry_interval ?? 0))));
+          continue;
+        }
+        const strategy = stopped ? null : node.data.error_strategy;
+        if (strategy === "default-value" || strategy === "fail-branch") {
+          const errorType = err instanceof NodeFailure ? err.errorType : err instanceof AppError ? err.code : "Error";
+          const defaults =
+            strategy === "default-value"
+              ? Object.fromEntries(((node.data.default_value ?? []) as any[]).map((d) => [d.key, d.value]))
+              : {};
+          const result: NodeRunResult = { outputs: { ...defaults, error_message: message, error_type: errorType }, handle: strategy === "fail-branch" ? "fail-branch" : "source" };
+          pool.set(node.id, result.outputs);
+          outcome.exceptions++;
+          await options.onEvent({ type: "node_finished", execution, status: "exception", result, error: message, finishedAt: new Date() });
+          return result.handle;
+        }
+        await options.onEvent({ type: "node_finished", execution, status: stopped ? "stopped" : "failed", result: null, error: message, finishedAt: new Date() });
+        throw new NodeFailure(message);
+      }
+    }
+  }
+
+  private async execute(node: GraphNode, pool: VariablePool, signal: AbortSignal): Promise<NodeRunResult> {
+    if (REFUSED_NODE_TYPES.has(node.type)) throw new NodeFailure(`${node.type} nodes are not supported by appgraph yet (node ${node.title}).`, "UnsupportedNode");
+    const executor = this.options.executors[node.type];
+    if (!executor) throw new NodeFailure(`No executor for node type ${node.type} (node ${node.title}).`, "UnsupportedNode");
+    const targets = this.plan.get(node.id) ?? [];
+    let prefixSent = false;
+    const ctx: NodeContext = {
+      node,
+      pool,
+      signal,
+      streamsText: targets.length > 0,
+      stream: async (text: string) => {
+        if (!targets.length) {
+          await this.options.onEvent({ type: "text", text, selector: [node.id, "answer"] });
+          return;
+        }
+        if (!prefixSent) {
+          prefixSent = true;
+          for (const t of targets) {
+            this.streamed.add(t.target.id);
+            if (t.prefix) await this.options.onEvent({ type: "text", text: t.prefix, selector: [t.target.id, "answer"] });
+          }
+        }
+        await this.options.onEvent({ type: "text", text, selector: [node.id, "text"] });
+      },
+      unstreamedSegments: () => {
+        const segments = VariablePool.segments(String(node.data.answer ?? ""));
+        if (!this.streamed.has(node.id)) return segments;
+        const first = segments.findIndex((s) => "selector" in s);
+        return segments.slice(first + 1);
+      },
+      runContainer: (containerId, subPool, index) => this.runGraph(containerId, subPool, { id: containerId, index }),
+    };
+    return executor(ctx);
+  }
+}

@@ -1,0 +1,62 @@
+// The domain events of a workflow or chatflow run, in order. REST renders them as Dify's SSE objects.
+import type { Usage } from "../../providers/model/types.js";
+
+export type WorkflowEnvelope = {
+  taskId: string;
+  runId: string;
+  workflowId: string;
+  mode: "workflow" | "advanced-chat";
+  /** Chatflows only. */
+  conversationId: string | null;
+  messageId: string | null;
+  /** Unix seconds: the message's creation (chatflows) or the run's (workflows). */
+  createdAt: number;
+};
+
+export type NodeInfo = {
+  executionId: string;
+  nodeId: string;
+  nodeType: string;
+  title: string;
+  index: number;
+  predecessorNodeId: string | null;
+  createdAt: number;
+  iterationId: string | null;
+  loopId: string | null;
+};
+
+export type WorkflowEvent = WorkflowEnvelope &
+  (
+    | { type: "workflow_started"; inputs: Record<string, unknown>; reason: "initial" | "resumption" }
+    | { type: "node_started"; node: NodeInfo; inputs: Record<string, unknown> | null }
+    | {
+        type: "node_finished";
+        node: NodeInfo;
+        status: "succeeded" | "failed" | "exception" | "stopped";
+        error: string | null;
+        inputs: Record<string, unknown> | null;
+        processData: Record<string, unknown> | null;
+        outputs: Record<string, unknown> | null;
+        elapsedTime: number;
+        totalTokens: number;
+        finishedAt: number;
+      }
+    | { type: "node_retry"; node: NodeInfo; error: string; retryIndex: number }
+    | { type: "text_chunk"; text: string; selector: string[] }
+    | { type: "message"; answer: string; selector: string[] }
+    | { type: "message_end"; usage: Usage }
+    | {
+        type: "workflow_finished";
+        status: "succeeded" | "failed" | "stopped" | "partial-succeeded";
+        outputs: Record<string, unknown>;
+        error: string | null;
+        elapsedTime: number;
+        totalTokens: number;
+        totalSteps: number;
+        exceptionsCount: number;
+        createdBy: { id: string; user: string };
+        runCreatedAt: number;
+        finishedAt: number;
+      }
+    | { type: "error"; code: string; message: string; status: number }
+  );

@@ -1,0 +1,25 @@
+// Every node type the engine runs, wired to what it needs.
+import type { NodeExecutor } from "../engine.js";
+import { answer, end, start, variableAggregator } from "./basic.js";
+import { code, type Sandbox } from "./code.js";
+import { ifElse } from "./if-else.js";
+import { llm, type LlmDeps } from "./llm.js";
+import { templateTransform } from "./template-transform.js";
+
+export type ExecutorDeps = LlmDeps & { sandbox: () => Sandbox };
+
+export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor> {
+  return {
+    start,
+    end,
+    answer,
+    "variable-aggregator": variableAggregator,
+    "template-transform": templateTransform,
+    "if-else": ifElse,
+    llm: llm(deps),
+    code: code(deps.sandbox),
+    // Container start nodes pass straight through.
+    "iteration-start": async () => ({ outputs: {} }),
+    "loop-start": async () => ({ outputs: {} }),
+  };
+}

@@ -1,0 +1,77 @@
+// llm: the node's prompt (messages with roles, `{{#…#}}` references, `{{#context#}}`, Jinja2 when the
+// message says so), chatflow memory (a window of the conversation), streamed when an answer or end
+// node shows its text directly.
+import nunjucks from "nunjucks";
+import type { ChatMessage, ChatRole, ModelProvider } from "../../../providers/model/types.js";
+import type { NodeExecutor } from "../engine.js";
+import { NodeFailure } from "../engine.js";
+import type { VariablePool } from "../variable-pool.js";
+import { textOf } from "../variable-pool.js";
+import type { HistoryTurn } from "../../generation/prompt.js";
+
+const jinja = new nunjucks.Environment(null, { autoescape: false });
+
+type PromptMessage = { role?: string; text?: string; edition_type?: string; jinja2_text?: string };
+
+function renderText(pool: VariablePool, context: string, message: PromptMessage, jinjaVars: Record<string, unknown>): string {
+  if (message.edition_type === "jinja2") return jinja.renderString(message.jinja2_text ?? message.text ?? "", jinjaVars);
+  return pool.render(String(message.text ?? "").replaceAll("{{#context#}}", context));
+}
+
+export type LlmDeps = {
+  models: ModelProvider;
+  /** The conversation so far, oldest first (chatflows); empty for workflow apps. */
+  history: HistoryTurn[];
+};
+
+export function buildLlmMessages(node: { data: Record<string, any> }, pool: VariablePool, history: HistoryTurn[]): ChatMessage[] {
+  const data = node.data;
+  const context = data.context?.enabled ? textOf(pool.get(data.context.variable_selector)) : "";
+  const jinjaVars: Record<string, unknown> = {};
+  for (const v of (data.prompt_config?.jinja2_variables ?? []) as { variable: string; value_selector: string[] }[]) {
+    jinjaVars[v.variable] = pool.get(v.value_selector) ?? null;
+  }
+  const template = data.prompt_template;
+  // Completion-mode nodes have a single prompt object instead of messages.
+  const messages: ChatMessage[] = (Array.isArray(template) ? template : [{ role: "user", ...(template ?? {}) }])
+    .map((m: PromptMessage) => ({ role: (["system", "user", "assistant"].includes(m.role ?? "") ? m.role : "user") as ChatRole, content: renderText(pool, context, m, jinjaVars) }))
+    .filter((m) => m.content.trim() !== "");
+  const window = data.memory?.window;
+  if (data.memory && history.length) {
+    const size = window?.enabled ? Math.max(0, Number(window.size ?? 0)) : history.length;
+    const turns = history.slice(-size).flatMap((t): ChatMessage[] => [
+      { role: "user", content: t.query },
+      { role: "assistant", content: t.answer },
+    ]);
+    const firstNonSystem = messages.findIndex((m) => m.role !== "system");
+    messages.splice(firstNonSystem < 0 ? messages.length : firstNonSystem, 0, ...turns);
+  }
+  if (data.memory) {
+    const query = pool.render(String(data.memory.query_prompt_template || "{{#sys.query#}}")).trim();
+    if (query) messages.push({ role: "user", content: query });
+  }
+  if (!messages.length) throw new NodeFailure("The LLM node's prompt is empty.", "EmptyPrompt");
+  return messages;
+}
+
+export function llm(deps: LlmDeps): NodeExecutor {
+  return async (ctx) => {
+    const model = ctx.node.data.model ?? {};
+    if (!model.name) throw new NodeFailure("The LLM node names no model.", "ModelMissing");
+    const messages = buildLlmMessages(ctx.node, ctx.pool, deps.history);
+    let text = "";
+    let usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    for await (const event of deps.models.stream({ model: model.name, messages, params: model.completion_params, signal: ctx.signal })) {
+      if (event.type === "delta") {
+        text += event.text;
+        if (ctx.streamsText) await ctx.stream(event.text);
+      } else usage = event.usage;
+    }
+    return {
+      inputs: {},
+      processData: { prompts: messages, model_mode: model.mode ?? "chat", model_name: model.name },
+      outputs: { text, usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens }, finish_reason: "stop" },
+      usage,
+    };
+  };
+}

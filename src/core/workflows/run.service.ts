@@ -1,0 +1,244 @@
+// Workflow runs (POST /workflows/run) and chatflow turns (advanced-chat POST /chat-messages): validate
+// before anything starts, then run the graph as a task whose events any reader can follow, and persist
+// the run, its node executions and (for chatflows) the message.
+import crypto from "node:crypto";
+import type { Prisma, Workflow } from "../../generated/prisma/client.js";
+import type { Viewer } from "../auth/passport.service.js";
+import { userInputForm } from "../apps/dsl.js";
+import { requireWorkflowApp } from "../apps/modes.js";
+import { appUnavailable, AppError } from "../errors.js";
+import { validateInputs } from "../generation/inputs.js";
+import type { GenerationDeps } from "../generation/generation.service.js";
+import type { HistoryTurn } from "../generation/prompt.js";
+import type { TaskContext } from "../generation/task-runner.js";
+import { WorkflowEngine, type EngineEvent, type NodeExecution, type RunOutcome } from "./engine.js";
+import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
+import { WorkflowGraph } from "./graph.js";
+import { createExecutors } from "./nodes/index.js";
+import type { Sandbox } from "./nodes/code.js";
+import { VariablePool } from "./variable-pool.js";
+
+export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox };
+
+export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
+
+const MAX_STEPS = 500;
+const MAX_RUN_MS = 20 * 60 * 1000; // Dify's APP_MAX_EXECUTION_TIME
+
+const unix = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export async function publishedWorkflow(deps: Pick<WorkflowDeps, "db">, viewer: Viewer): Promise<Workflow> {
+  const workflow = viewer.app.workflowId ? await deps.db.workflow.findUnique({ where: { id: viewer.app.workflowId } }) : null;
+  if (!workflow) throw appUnavailable();
+  return workflow;
+}
+
+/** The env variables of the workflow, by name. */
+function environment(workflow: Workflow): Record<string, unknown> {
+  return Object.fromEntries(((workflow.environmentVariables ?? []) as any[]).map((v) => [v.name, v.value]));
+}
+
+export type RunPlan = {
+  viewer: Viewer;
+  workflow: Workflow;
+  inputs: Record<string, unknown>;
+  /** sys.* values beyond the common ones. */
+  sys: Record<string, unknown>;
+  conversationVariables?: Record<string, unknown>;
+  history?: HistoryTurn[];
+  envelope: Omit<WorkflowEnvelope, "taskId" | "runId">;
+  /** Chatflows: persist the answer on the message when the run ends. */
+  onFinished?: (outcome: RunOutcome, task: TaskContext<WorkflowEvent>, envelope: WorkflowEnvelope) => Promise<void>;
+};
+
+/** POST /workflows/run. */
+export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: { inputs?: unknown }): Promise<StartedRun> {
+  requireWorkflowApp(viewer.app);
+  const workflow = await publishedWorkflow(deps, viewer);
+  const inputs = validateInputs(userInputForm("workflow", null, workflow.graph), req.inputs ?? {});
+  return runWorkflow(deps, {
+    viewer,
+    workflow,
+    inputs,
+    sys: { files: [] },
+    envelope: { workflowId: workflow.id, mode: "workflow", conversationId: null, messageId: null, createdAt: unix(new Date()) },
+  });
+}
+
+export async function runWorkflow(deps: WorkflowDeps, plan: RunPlan): Promise<StartedRun> {
+  const { viewer, workflow } = plan;
+  const graph = WorkflowGraph.fromDsl(workflow.graph);
+  const startNode = graph.startOf(null);
+  const taskId = crypto.randomUUID();
+  const run = await deps.db.workflowRun.create({
+    data: {
+      taskId,
+      appId: viewer.app.id,
+      workflowId: workflow.id,
+      type: plan.envelope.mode === "workflow" ? "workflow" : "chat",
+      version: workflow.version,
+      graph: workflow.graph as Prisma.InputJsonValue,
+      inputs: plan.inputs as Prisma.InputJsonValue,
+      status: "running",
+      conversationId: plan.envelope.conversationId,
+      messageId: plan.envelope.messageId,
+      createdBy: viewer.endUser.id,
+    },
+  });
+  let settle!: { resolve(o: RunOutcome): void; reject(e: unknown): void };
+  const result = new Promise<RunOutcome>((resolve, reject) => (settle = { resolve, reject }));
+  result.catch(() => {});
+  const started = await deps.tasks.start<WorkflowEvent>({ appId: viewer.app.id, endUserId: viewer.endUser.id, kind: plan.envelope.mode }, (task) =>
+    execute(deps, plan, graph, startNode.id, run.id, run.createdAt, task).then(settle.resolve, settle.reject),
+  taskId);
+  return { taskId: started.taskId, runId: run.id, result };
+}
+
+async function execute(
+  deps: WorkflowDeps,
+  plan: RunPlan,
+  graph: WorkflowGraph,
+  startId: string,
+  runId: string,
+  runCreatedAt: Date,
+  task: TaskContext<WorkflowEvent>,
+): Promise<RunOutcome> {
+  const envelope: WorkflowEnvelope = { ...plan.envelope, taskId: task.taskId, runId };
+  const emit = (event: DistributiveOmit<WorkflowEvent, keyof WorkflowEnvelope>) => task.emit({ ...envelope, ...event } as WorkflowEvent);
+  const sys = {
+    ...plan.sys,
+    user_id: plan.viewer.endUser.sessionId,
+    app_id: plan.viewer.app.id,
+    workflow_id: plan.workflow.id,
+    workflow_run_id: runId,
+  };
+  const pool = new VariablePool({
+    sys,
+    env: environment(plan.workflow),
+    conversation: plan.conversationVariables ?? {},
+    [startId]: plan.inputs,
+  });
+  const began = performance.now();
+  await emit({ type: "workflow_started", inputs: { ...plan.inputs, ...Object.fromEntries(Object.entries(sys).map(([k, v]) => [`sys.${k}`, v])) }, reason: "initial" });
+
+  const executions: Prisma.WorkflowNodeExecutionCreateManyInput[] = [];
+  const info = (e: NodeExecution): NodeInfo => ({
+    executionId: e.id,
+    nodeId: e.node.id,
+    nodeType: e.node.type,
+    title: e.node.title,
+    index: e.index,
+    predecessorNodeId: e.predecessorId,
+    createdAt: unix(e.startedAt),
+    iterationId: e.container && graph.nodes.get(e.container.id)?.type === "iteration" ? e.container.id : null,
+    loopId: e.container && graph.nodes.get(e.container.id)?.type === "loop" ? e.container.id : null,
+  });
+  const onEvent = async (event: EngineEvent) => {
+    switch (event.type) {
+      case "node_started":
+        await emit({ type: "node_started", node: info(event.execution), inputs: null });
+        return;
+      case "node_retry":
+        await emit({ type: "node_retry", node: info(event.execution), error: event.error, retryIndex: event.retryIndex });
+        return;
+      case "text":
+        if (plan.envelope.mode === "workflow") await emit({ type: "text_chunk", text: event.text, selector: event.selector });
+        else await emit({ type: "message", answer: event.text, selector: event.selector });
+        return;
+      case "node_finished": {
+        const e = event.execution;
+        const elapsedTime = (event.finishedAt.getTime() - e.startedAt.getTime()) / 1000;
+        const totalTokens = event.result?.usage?.totalTokens ?? 0;
+        executions.push({
+          id: e.id,
+          workflowRunId: runId,
+          index: e.index,
+          predecessorNodeId: e.predecessorId,
+          nodeExecutionId: e.id,
+          nodeId: e.node.id,
+          nodeType: e.node.type,
+          title: e.node.title,
+          inputs: (event.result?.inputs ?? null) as Prisma.InputJsonValue,
+          processData: (event.result?.processData ?? null) as Prisma.InputJsonValue,
+          outputs: (event.result?.outputs ?? null) as Prisma.InputJsonValue,
+          status: event.status,
+          error: event.error,
+          elapsedTime,
+          executionMetadata: { total_tokens: totalTokens, ...(e.container ? { container_id: e.container.id, index: e.container.index } : {}) },
+          createdBy: plan.viewer.endUser.id,
+          createdAt: e.startedAt,
+          finishedAt: event.finishedAt,
+        });
+        await emit({
+          type: "node_finished",
+          node: info(e),
+          status: event.status,
+          error: event.error,
+          inputs: event.result?.inputs ?? null,
+          processData: event.result?.processData ?? null,
+          outputs: event.result?.outputs ?? null,
+          elapsedTime,
+          totalTokens,
+          finishedAt: unix(event.finishedAt),
+        });
+        return;
+      }
+    }
+  };
+
+  const engine = new WorkflowEngine(graph, {
+    executors: createExecutors({ models: deps.models, history: plan.history ?? [], sandbox: deps.sandbox }),
+    onEvent,
+    signal: task.signal,
+    maxSteps: MAX_STEPS,
+    deadline: Date.now() + MAX_RUN_MS,
+    streamTo: plan.envelope.mode === "workflow" ? "end" : "answer",
+  });
+  let outcome: RunOutcome;
+  try {
+    outcome = await engine.run(pool);
+  } catch (err) {
+    deps.log.error({ err, runId }, "workflow engine failed");
+    outcome = { status: "failed", outputs: {}, error: (err as Error).message, steps: 0, tokens: 0, exceptions: 0, answer: "" };
+  }
+  const finishedAt = new Date();
+  const elapsedTime = (performance.now() - began) / 1000;
+  await deps.db.$transaction([
+    deps.db.workflowNodeExecution.createMany({ data: executions }),
+    deps.db.workflowRun.update({
+      where: { id: runId },
+      data: {
+        status: outcome.status,
+        outputs: outcome.outputs as Prisma.InputJsonValue,
+        error: outcome.error,
+        elapsedTime,
+        totalTokens: outcome.tokens,
+        totalSteps: outcome.steps,
+        exceptionsCount: outcome.exceptions,
+        finishedAt,
+      },
+    }),
+  ]);
+  await plan.onFinished?.(outcome, task, envelope);
+  await emit({
+    type: "workflow_finished",
+    status: outcome.status,
+    outputs: outcome.outputs,
+    error: outcome.error,
+    elapsedTime,
+    totalTokens: outcome.tokens,
+    totalSteps: outcome.steps,
+    exceptionsCount: outcome.exceptions,
+    createdBy: { id: plan.viewer.endUser.id, user: plan.viewer.endUser.sessionId },
+    runCreatedAt: unix(runCreatedAt),
+    finishedAt: unix(finishedAt),
+  });
+  // Unlike Dify, whose relay drops it, the error event after a failed run is delivered.
+  if (outcome.status === "failed") {
+    await emit({ type: "error", code: "invalid_param", message: `Run failed: ${outcome.error}`, status: 400 });
+    throw new AppError("invalid_param", 400, `Run failed: ${outcome.error}`);
+  }
+  return outcome;
+}
+
+type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
