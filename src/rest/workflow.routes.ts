@@ -6,6 +6,8 @@ import { requireWorkflowApp } from "../core/apps/modes.js";
 import type { Runtime } from "../runtime.js";
 import type { Router } from "./router.js";
 import { writeSse } from "./sse.js";
+import { openRunEvents } from "../core/workflows/run-events.service.js";
+import { parseCursor } from "../core/generation/resume.js";
 
 /** The node data Dify's web rendering keeps: ids and timing; inputs and outputs are left out. */
 function nodeData(e: Extract<WorkflowEvent, { node: unknown }>) {
@@ -95,6 +97,16 @@ export function registerWorkflowRoutes(router: Router) {
     const body = await ctx.json();
     const started = await startWorkflowRun(workflowDeps(ctx.rt), viewer, { inputs: body.inputs });
     await writeSse(ctx.req, ctx.res, (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal), renderWorkflowEvent);
+    return { written: true };
+  });
+
+  router.on("GET", "/workflow/:run_id/events", async (ctx) => {
+    const viewer = await ctx.viewer();
+    const events = await openRunEvents(ctx.rt, viewer, ctx.params.run_id, {
+      after: parseCursor(ctx.query.get("cursor") ?? ctx.header("last-event-id")),
+      snapshot: ctx.query.get("include_state_snapshot") === "true",
+    });
+    await writeSse(ctx.req, ctx.res, events, renderWorkflowEvent);
     return { written: true };
   });
 

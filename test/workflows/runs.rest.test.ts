@@ -114,4 +114,46 @@ describe.each(taskBackends)("workflow runs over REST on %s", (_name, backend, ta
     expect(finished.event).toBe("workflow_finished");
     expect(finished.data).toMatchObject({ status: "stopped", error: "Stopped by user." });
   });
+
+  describe("GET /workflow/{run_id}/events", () => {
+    it("follows a running run from a cursor, and answers a finished one with workflow_finished", async () => {
+      fake.setReply(() => Array.from({ length: 12 }, (_, i) => `y${i}`).join(" "));
+      fake.setTokenDelay(20);
+      const { res, token } = await run("dsl-corpus/workflow-basic-llm-openai.yml", { inputs: { query: "follow" } });
+      const first: any[] = [];
+      for await (const e of sseEvents(res)) {
+        first.push(e);
+        if (first.length === 4) break;
+      }
+      const runId = first[0].workflow_run_id;
+      const rest = await readSse(await s.api(`/workflow/${runId}/events?cursor=4`, { passport: token }));
+      expect(rest.ids[0]).toBe(5);
+      expect(rest.events.at(-1)).toMatchObject({ event: "workflow_finished", data: { status: "succeeded" } });
+      const chunks = [...first, ...rest.events].filter((e) => e.event === "text_chunk").map((e) => e.data.text).join("");
+      expect(chunks).toBe(Array.from({ length: 12 }, (_, i) => `y${i}`).join(" "));
+      // Finished now (the row is saved before workflow_finished is sent): one event, then the stream closes.
+      const done = await readSse(await s.api(`/workflow/${runId}/events`, { passport: token }));
+      expect(done.events).toEqual([expect.objectContaining({ event: "workflow_finished", workflow_run_id: runId, data: expect.objectContaining({ id: runId, status: "succeeded" }) })]);
+    });
+
+    it("replays the executed nodes first with include_state_snapshot, for the owner only", async () => {
+      const { res, token } = await run("dsl-corpus/workflow-dual-switch-variable-aggregator.yml", { inputs: { switch1: "1", switch2: "0" } });
+      const { events } = await readSse(res);
+      const runId = events[0].workflow_run_id;
+      const row = await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: runId } });
+      // Force the database path: a run whose live log is gone.
+      await s.rt.db.workflowRun.update({ where: { id: runId }, data: { taskId: null } });
+      const snap = await readSse(await s.api(`/workflow/${runId}/events?include_state_snapshot=true`, { passport: token }));
+      const kinds = snap.events.map((e) => e.event);
+      expect(kinds.at(-1)).toBe("workflow_finished");
+      expect(kinds.filter((k) => k === "node_finished")).toHaveLength(row.totalSteps);
+      expect(snap.events.at(-1).data.outputs).toEqual({ group1: "switch 1 on", group2: "switch 2 off" });
+      const plain = await readSse(await s.api(`/workflow/${runId}/events`, { passport: token }));
+      expect(plain.events.map((e) => e.event)).toEqual(["workflow_finished"]);
+      const stranger = await s.api(`/workflow/${runId}/events`, { passport: await s.passport((await s.rt.db.site.findFirstOrThrow({ where: { appId: row.appId } })).code) });
+      expect(stranger.status).toBe(404);
+      expect((await stranger.json()).message).toBe(`WorkflowRun not created by the current end user, id=${runId}`);
+      expect((await s.api(`/workflow/not-a-run/events`, { passport: token })).status).toBe(404);
+    });
+  });
 });

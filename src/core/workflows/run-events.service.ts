@@ -1,0 +1,88 @@
+// GET /workflow/{run_id}/events: follow a run you started, after a pause or a dropped connection.
+// A running run replays from the cursor and continues live; a finished one answers with its
+// workflow_finished (after its node executions, when a snapshot is asked for).
+import type { Viewer } from "../auth/passport.service.js";
+import { AppError, notFound } from "../errors.js";
+import { UUID } from "../conversations/scope.js";
+import type { TaskRunner } from "../generation/task-runner.js";
+import type { Db } from "../../db/client.js";
+import type { LoggedEvent } from "../../events/task-store.js";
+import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
+
+const unix = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export async function openRunEvents(
+  deps: { db: Db; tasks: TaskRunner },
+  viewer: Viewer,
+  runId: string,
+  opts: { after: number; snapshot: boolean },
+): Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent>> {
+  const run = UUID.test(runId) ? await deps.db.workflowRun.findFirst({ where: { id: runId, appId: viewer.app.id } }) : null;
+  if (!run) throw notFound(`WorkflowRun not found, id=${runId}`);
+  if (run.createdByRole !== "end_user") throw notFound(`WorkflowRun not created by end user, id=${runId}`);
+  if (run.createdBy !== viewer.endUser.id) throw notFound(`WorkflowRun not created by the current end user, id=${runId}`);
+  if (run.status === "running" || run.status === "paused") {
+    if (viewer.app.mode !== "workflow" && viewer.app.mode !== "advanced-chat") throw new AppError("invalid_param", 400, "the app is not a workflow or chatflow app");
+    const meta = run.taskId ? await deps.tasks.store.meta(run.taskId) : null;
+    if (meta && meta.state !== "expired") return (signal) => deps.tasks.store.read(run.taskId!, opts.after, signal);
+  }
+  // Finished (or its live log is gone): rebuild the end from the database.
+  const envelope: WorkflowEnvelope = {
+    taskId: run.taskId ?? run.id,
+    runId: run.id,
+    workflowId: run.workflowId,
+    mode: run.type === "chat" ? "advanced-chat" : "workflow",
+    conversationId: run.conversationId,
+    messageId: run.messageId,
+    createdAt: unix(run.createdAt),
+  };
+  const events: WorkflowEvent[] = [];
+  if (opts.snapshot) {
+    const nodes = await deps.db.workflowNodeExecution.findMany({ where: { workflowRunId: run.id }, orderBy: { index: "asc" } });
+    for (const n of nodes) {
+      const node: NodeInfo = {
+        executionId: n.id,
+        nodeId: n.nodeId,
+        nodeType: n.nodeType,
+        title: n.title,
+        index: n.index,
+        predecessorNodeId: n.predecessorNodeId,
+        createdAt: unix(n.createdAt),
+        iterationId: null,
+        loopId: null,
+      };
+      events.push({ ...envelope, type: "node_started", node, inputs: null });
+      events.push({
+        ...envelope,
+        type: "node_finished",
+        node,
+        status: n.status as "succeeded",
+        error: n.error,
+        inputs: null,
+        processData: null,
+        outputs: null,
+        elapsedTime: n.elapsedTime,
+        totalTokens: Number((n.executionMetadata as any)?.total_tokens ?? 0),
+        finishedAt: unix(n.finishedAt ?? n.createdAt),
+      });
+    }
+  }
+  events.push({
+    ...envelope,
+    type: "workflow_finished",
+    status: run.status as "succeeded",
+    outputs: (run.outputs ?? {}) as Record<string, unknown>,
+    error: run.error,
+    elapsedTime: run.elapsedTime,
+    totalTokens: run.totalTokens,
+    totalSteps: run.totalSteps,
+    exceptionsCount: run.exceptionsCount,
+    createdBy: { id: viewer.endUser.id, user: viewer.endUser.sessionId },
+    runCreatedAt: unix(run.createdAt),
+    finishedAt: unix(run.finishedAt ?? run.createdAt),
+  });
+  return async function* () {
+    let seq = 0;
+    for (const event of events) yield { seq: ++seq, event };
+  };
+}
