@@ -57,6 +57,31 @@ export function renderWorkflowEvent(e: WorkflowEvent): object {
           files: [],
         },
       };
+    case "container": {
+      const base = { id: e.node.nodeId, node_id: e.node.nodeId, node_type: e.node.nodeType, title: e.node.title, created_at: e.node.createdAt, extras: {} };
+      const event = `${e.kind}_${e.phase}`;
+      if (e.phase === "started") return { event, ...envelope, ...run, data: { ...base, metadata: {}, inputs: e.inputs, inputs_truncated: false } };
+      if (e.phase === "next") return { event, ...envelope, ...run, data: { ...base, index: e.index, ...(e.kind === "loop" ? { pre_loop_output: {} } : {}) } };
+      return {
+        event,
+        ...envelope,
+        ...run,
+        data: {
+          ...base,
+          outputs: e.outputs,
+          outputs_truncated: false,
+          inputs: e.inputs,
+          inputs_truncated: false,
+          status: "succeeded",
+          error: null,
+          elapsed_time: e.elapsedTime,
+          total_tokens: 0,
+          execution_metadata: {},
+          finished_at: e.at,
+          steps: e.steps,
+        },
+      };
+    }
     case "text_chunk":
       return { event: e.type, ...envelope, task_id: e.taskId, data: { text: e.text, from_variable_selector: e.selector } };
     case "message":

@@ -1,5 +1,6 @@
 // Chatflow (advanced-chat) turns: the chat turn is stored as for chat apps, the answer comes from the
 // workflow's answer nodes, and the message is saved with it before message_end.
+import type { Prisma } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp } from "../apps/modes.js";
@@ -27,6 +28,19 @@ async function conversationVariables(deps: WorkflowDeps, conversationId: string,
   return values;
 }
 
+/** Keep the conversation variables a turn ended with, for the next turn. */
+async function saveConversationVariables(deps: WorkflowDeps, appId: string, conversationId: string, declared: unknown, values: Record<string, unknown>) {
+  for (const v of (declared ?? []) as { id: string; name: string; value_type?: string }[]) {
+    if (!(v.name in values)) continue;
+    const data = { ...v, value: values[v.name] } as Prisma.InputJsonValue;
+    await deps.db.workflowConversationVariable.upsert({
+      where: { id_conversationId: { id: v.id, conversationId } },
+      create: { id: v.id, conversationId, appId, data },
+      update: { data },
+    });
+  }
+}
+
 export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: ChatRequest): Promise<StartedChatflow> {
   requireChatApp(viewer.app);
   if (viewer.app.mode !== "advanced-chat") throw new AppError("app_unavailable", 400, "Only chatflow apps run on the workflow engine.");
@@ -46,7 +60,8 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
     conversationVariables: await conversationVariables(deps, turn.conversationId, workflow.conversationVariables),
     history: turn.history,
     envelope: { workflowId: workflow.id, mode: "advanced-chat", conversationId: turn.conversationId, messageId: turn.messageId, createdAt },
-    onFinished: async (outcome: RunOutcome, task, envelope) => {
+    onFinished: async (outcome: RunOutcome, task, envelope, pool) => {
+      await saveConversationVariables(deps, viewer.app.id, turn.conversationId, workflow.conversationVariables, pool.ownerValues("conversation") ?? {});
       const usage = { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens };
       const failed = outcome.status === "failed";
       await deps.db.message.update({

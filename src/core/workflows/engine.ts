@@ -38,7 +38,18 @@ export type EngineEvent =
       finishedAt: Date;
     }
   | { type: "node_retry"; execution: NodeExecution; error: string; retryIndex: number }
-  | { type: "text"; text: string; selector: string[] };
+  | { type: "text"; text: string; selector: string[] }
+  /** Iteration and loop progress: started, each next round, completed. */
+  | {
+      type: "container";
+      kind: "iteration" | "loop";
+      phase: "started" | "next" | "completed";
+      execution: NodeExecution;
+      index?: number;
+      inputs?: Record<string, unknown>;
+      outputs?: Record<string, unknown>;
+      steps?: number;
+    };
 
 export type NodeContext = {
   node: GraphNode;
@@ -52,6 +63,8 @@ export type NodeContext = {
   unstreamedSegments(): ({ text: string } | { selector: string[] })[];
   /** Run a container's sub-graph (iteration, loop) on a pool of its own. */
   runContainer(containerId: string, pool: VariablePool, index: number): Promise<RunOutcome>;
+  /** Report a container's progress (iteration_started, loop_next, ...). */
+  containerEvent(phase: "started" | "next" | "completed", detail?: { index?: number; inputs?: Record<string, unknown>; outputs?: Record<string, unknown>; steps?: number }): Promise<void>;
 };
 
 export type NodeExecutor = (ctx: NodeContext) => Promise<NodeRunResult>;
@@ -72,6 +85,8 @@ export type RunOutcome = {
   exceptions: number;
   /** Text sent to the user (the chatflow's answer). */
   answer: string;
+  /** A loop-end node ran: the enclosing loop stops after this round. */
+  ended: boolean;
 };
 
 export type EngineOptions = {
@@ -113,6 +128,8 @@ export class WorkflowEngine {
   private readonly plan: ReturnType<typeof streamPlan>;
   /** Answer/end nodes whose first reference already streamed: they render the rest only. */
   private readonly streamed = new Set<string>();
+  /** Run-wide totals, containers included: the step limit counts every node that runs. */
+  private readonly totals = { steps: 0, tokens: 0, exceptions: 0, answer: "" };
 
   constructor(
     private readonly graph: WorkflowGraph,
@@ -121,13 +138,16 @@ export class WorkflowEngine {
     this.plan = streamPlan(graph, options.streamTo);
   }
 
-  run(pool: VariablePool): Promise<RunOutcome> {
-    return this.runGraph(null, pool, undefined);
+  async run(pool: VariablePool): Promise<RunOutcome> {
+    const outcome = await this.runGraph(null, pool, undefined);
+    const { steps, tokens, exceptions, answer } = this.totals;
+    if (outcome.status === "succeeded" && exceptions > 0) outcome.status = "partial-succeeded";
+    return { ...outcome, steps, tokens, exceptions, answer };
   }
 
   private async runGraph(containerId: string | null, pool: VariablePool, container: { id: string; index: number } | undefined): Promise<RunOutcome> {
     const { graph, options } = this;
-    const outcome: RunOutcome = { status: "succeeded", outputs: {}, error: null, steps: 0, tokens: 0, exceptions: 0, answer: "" };
+    const outcome: RunOutcome = { status: "succeeded", outputs: {}, error: null, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false };
     const taken = new Map<string, boolean>();
     const started = new Set<string>();
     const inFlight = new Set<Promise<void>>();
@@ -181,7 +201,6 @@ export class WorkflowEngine {
       outcome.status = "stopped";
       outcome.error = "Stopped by user.";
     }
-    if (outcome.status === "succeeded" && outcome.exceptions > 0) outcome.status = "partial-succeeded";
     return outcome;
   }
 
@@ -198,7 +217,7 @@ export class WorkflowEngine {
   ): Promise<string | undefined> {
     const { options } = this;
     if (signal.aborted) throw new NodeFailure("Stopped by user.");
-    if (++outcome.steps > maxSteps) throw new NodeFailure(`Max steps ${maxSteps} reached.`);
+    if (++this.totals.steps > maxSteps) throw new NodeFailure(`Max steps ${maxSteps} reached.`);
     if (options.deadline && Date.now() > options.deadline) throw new NodeFailure("Max execution time reached.");
     const execution: NodeExecution = { id: crypto.randomUUID(), node, index, predecessorId, startedAt: new Date(), container };
     // Container start nodes are bookkeeping, as in Dify: no events.
@@ -210,11 +229,12 @@ export class WorkflowEngine {
     let attempt = 0;
     for (;;) {
       try {
-        const result = await this.execute(node, pool, signal);
-        if (result.usage) outcome.tokens += result.usage.totalTokens;
+        const result = await this.execute(node, pool, signal, execution);
+        if (result.usage) this.totals.tokens += result.usage.totalTokens;
         pool.set(node.id, result.outputs);
         if (node.type === "end") Object.assign(outcome.outputs, result.outputs);
-        if (node.type === "answer") outcome.answer += String(result.outputs.answer ?? "");
+        if (node.type === "answer") this.totals.answer += String(result.outputs.answer ?? "");
+        if (node.type === "loop-end") outcome.ended = true;
         if (!silent) await options.onEvent({ type: "node_finished", execution, status: "succeeded", result, error: null, finishedAt: new Date() });
         return result.handle ?? "source";
       } catch (err) {
@@ -235,7 +255,7 @@ export class WorkflowEngine {
               : {};
           const result: NodeRunResult = { outputs: { ...defaults, error_message: message, error_type: errorType }, handle: strategy === "fail-branch" ? "fail-branch" : "source" };
           pool.set(node.id, result.outputs);
-          outcome.exceptions++;
+          this.totals.exceptions++;
           await options.onEvent({ type: "node_finished", execution, status: "exception", result, error: message, finishedAt: new Date() });
           return result.handle;
         }
@@ -245,7 +265,7 @@ export class WorkflowEngine {
     }
   }
 
-  private async execute(node: GraphNode, pool: VariablePool, signal: AbortSignal): Promise<NodeRunResult> {
+  private async execute(node: GraphNode, pool: VariablePool, signal: AbortSignal, execution: NodeExecution): Promise<NodeRunResult> {
     if (REFUSED_NODE_TYPES.has(node.type)) throw new NodeFailure(`${node.type} nodes are not supported by appgraph yet (node ${node.title}).`, "UnsupportedNode");
     const executor = this.options.executors[node.type];
     if (!executor) throw new NodeFailure(`No executor for node type ${node.type} (node ${node.title}).`, "UnsupportedNode");
@@ -277,6 +297,8 @@ export class WorkflowEngine {
         return segments.slice(first + 1);
       },
       runContainer: (containerId, subPool, index) => this.runGraph(containerId, subPool, { id: containerId, index }),
+      containerEvent: (phase, detail = {}) =>
+        this.options.onEvent({ type: "container", kind: node.type === "loop" ? "loop" : "iteration", phase, execution, ...detail }),
     };
     return executor(ctx);
   }

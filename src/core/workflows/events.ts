@@ -42,6 +42,18 @@ export type WorkflowEvent = WorkflowEnvelope &
         finishedAt: number;
       }
     | { type: "node_retry"; node: NodeInfo; error: string; retryIndex: number }
+    | {
+        type: "container";
+        kind: "iteration" | "loop";
+        phase: "started" | "next" | "completed";
+        node: NodeInfo;
+        index: number | null;
+        inputs: Record<string, unknown> | null;
+        outputs: Record<string, unknown> | null;
+        steps: number;
+        elapsedTime: number;
+        at: number;
+      }
     | { type: "text_chunk"; text: string; selector: string[] }
     | { type: "message"; answer: string; selector: string[] }
     | { type: "message_end"; usage: Usage }

@@ -48,7 +48,7 @@ export type RunPlan = {
   history?: HistoryTurn[];
   envelope: Omit<WorkflowEnvelope, "taskId" | "runId">;
   /** Chatflows: persist the answer on the message when the run ends. */
-  onFinished?: (outcome: RunOutcome, task: TaskContext<WorkflowEvent>, envelope: WorkflowEnvelope) => Promise<void>;
+  onFinished?: (outcome: RunOutcome, task: TaskContext<WorkflowEvent>, envelope: WorkflowEnvelope, pool: VariablePool) => Promise<void>;
 };
 
 /** POST /workflows/run. */
@@ -136,7 +136,24 @@ async function execute(
   const onEvent = async (event: EngineEvent) => {
     switch (event.type) {
       case "node_started":
-        await emit({ type: "node_started", node: info(event.execution), inputs: null });
+        // Dify announces containers with iteration_started / loop_started instead.
+        if (event.execution.node.type !== "iteration" && event.execution.node.type !== "loop") {
+          await emit({ type: "node_started", node: info(event.execution), inputs: null });
+        }
+        return;
+      case "container":
+        await emit({
+          type: "container",
+          kind: event.kind,
+          phase: event.phase,
+          node: info(event.execution),
+          index: event.index ?? null,
+          inputs: event.inputs ?? null,
+          outputs: event.outputs ?? null,
+          steps: event.steps ?? 0,
+          elapsedTime: (Date.now() - event.execution.startedAt.getTime()) / 1000,
+          at: unix(new Date()),
+        });
         return;
       case "node_retry":
         await emit({ type: "node_retry", node: info(event.execution), error: event.error, retryIndex: event.retryIndex });
@@ -199,7 +216,7 @@ async function execute(
     outcome = await engine.run(pool);
   } catch (err) {
     deps.log.error({ err, runId }, "workflow engine failed");
-    outcome = { status: "failed", outputs: {}, error: (err as Error).message, steps: 0, tokens: 0, exceptions: 0, answer: "" };
+    outcome = { status: "failed", outputs: {}, error: (err as Error).message, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false };
   }
   const finishedAt = new Date();
   const elapsedTime = (performance.now() - began) / 1000;
@@ -219,7 +236,7 @@ async function execute(
       },
     }),
   ]);
-  await plan.onFinished?.(outcome, task, envelope);
+  await plan.onFinished?.(outcome, task, envelope, pool);
   await emit({
     type: "workflow_finished",
     status: outcome.status,

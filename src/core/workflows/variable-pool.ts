@@ -66,3 +66,8 @@ export function textOf(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return JSON.stringify(value);
 }
+
+/** A copy for one iteration or loop round: writes stay in the copy. */
+export function forkPool(pool: VariablePool): VariablePool {
+  return new VariablePool(structuredClone(pool.snapshot()));
+}

@@ -3,6 +3,8 @@ import type { NodeExecutor } from "../engine.js";
 import { answer, end, start, variableAggregator } from "./basic.js";
 import { code, type Sandbox } from "./code.js";
 import { ifElse } from "./if-else.js";
+import { assigner } from "./assigner.js";
+import { iteration, loop, loopEnd } from "./containers.js";
 import { llm, type LlmDeps } from "./llm.js";
 import { templateTransform } from "./template-transform.js";
 
@@ -18,6 +20,11 @@ export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor
     "if-else": ifElse,
     llm: llm(deps),
     code: code(deps.sandbox),
+    iteration,
+    loop,
+    "loop-end": loopEnd,
+    assigner,
+    "variable-assigner": assigner,
     // Container start nodes pass straight through.
     "iteration-start": async () => ({ outputs: {} }),
     "loop-start": async () => ({ outputs: {} }),
