@@ -3,6 +3,8 @@ import type { NodeExecutor } from "../engine.js";
 import { answer, end, start, variableAggregator } from "./basic.js";
 import { code, type Sandbox } from "./code.js";
 import { ifElse } from "./if-else.js";
+import { listOperator } from "./list-operator.js";
+import { parameterExtractor, questionClassifier } from "./model-choice.js";
 import { assigner } from "./assigner.js";
 import { iteration, loop, loopEnd } from "./containers.js";
 import { llm, type LlmDeps } from "./llm.js";
@@ -20,6 +22,9 @@ export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor
     "if-else": ifElse,
     llm: llm(deps),
     code: code(deps.sandbox),
+    "list-operator": listOperator,
+    "question-classifier": questionClassifier(deps.models),
+    "parameter-extractor": parameterExtractor(deps.models),
     iteration,
     loop,
     "loop-end": loopEnd,
