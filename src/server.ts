@@ -12,6 +12,7 @@ import type { Runtime } from "./runtime.js";
 import { ViewerCache } from "./core/auth/viewer-cache.js";
 import { TaskRunner } from "./core/generation/task-runner.js";
 import { NodeFailure } from "./core/workflows/engine.js";
+import { resumeTimedOutForms } from "./core/workflows/resume-run.service.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
 import { createModelProvider } from "./providers/model/index.js";
@@ -63,6 +64,13 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       log.info({ appId: imported.id, code: imported.code }, "imported the demo chat app");
     }
     const http = createHttpServer(rt);
+    // Human input forms whose node timeout passed send their runs down the timeout branch.
+    const sweeper = setInterval(() => {
+      resumeTimedOutForms({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox }).catch((err) =>
+        log.warn({ err }, "human input timeout sweep failed"),
+      );
+    }, 15_000);
+    sweeper.unref();
     await new Promise<void>((resolve, reject) => {
       http.server.once("error", reject);
       http.server.listen(config.port, config.host, () => resolve());
@@ -76,6 +84,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       rt,
       demo,
       async close() {
+        clearInterval(sweeper);
         await http.close();
         await rt.tasks.close(); // running generations stop and save what they have
         await store.close();

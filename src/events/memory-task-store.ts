@@ -18,6 +18,8 @@ export class MemoryTaskStore implements TaskStore {
   constructor(private readonly retention: RetentionOptions) {}
 
   async start(meta: TaskMeta) {
+    // A log opened ahead of its task (a paused run's next part) keeps the readers already waiting on it.
+    if (this.tasks.get(meta.taskId)?.state === "running") return;
     this.tasks.set(meta.taskId, { meta, state: "running", events: [], waiters: new Set() });
   }
 

@@ -8,7 +8,10 @@ import { Router } from "./router.js";
 import { registerAppRoutes } from "./app.routes.js";
 import { registerPassportRoutes } from "./passport.routes.js";
 import { registerGenerationRoutes } from "./generation.routes.js";
+import { registerConversationRoutes } from "./conversation.routes.js";
+import { registerMessageRoutes } from "./message.routes.js";
 import { registerWorkflowRoutes } from "./workflow.routes.js";
+import { registerHumanInputRoutes } from "./human-input.routes.js";
 
 export const VERSION = "0.1.0";
 
@@ -34,7 +37,10 @@ export function createRestRouter(): Router {
   registerPassportRoutes(router);
   registerAppRoutes(router);
   registerGenerationRoutes(router);
+  registerConversationRoutes(router);
+  registerMessageRoutes(router);
   registerWorkflowRoutes(router);
+  registerHumanInputRoutes(router);
   return router;
 }
 

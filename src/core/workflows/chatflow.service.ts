@@ -8,7 +8,7 @@ import { AppError } from "../errors.js";
 import { estimateTokens } from "../generation/prompt.js";
 import { openChatTurn, difyUsage, type ChatRequest } from "../generation/generation.service.js";
 import type { RunOutcome } from "./engine.js";
-import { publishedWorkflow, runWorkflow, type StartedRun, type WorkflowDeps } from "./run.service.js";
+import { publishedWorkflow, runWorkflow, type RunPlan, type StartedRun, type WorkflowDeps } from "./run.service.js";
 
 export type StartedChatflow = StartedRun & { messageId: string; conversationId: string; createdAt: number };
 
@@ -41,6 +41,28 @@ async function saveConversationVariables(deps: WorkflowDeps, appId: string, conv
   }
 }
 
+/** What a chatflow turn does when its run ends (or pauses): save the answer and the conversation variables. */
+export function finishTurn(deps: WorkflowDeps, appId: string, messageId: string, conversationId: string, declaredVariables: unknown): NonNullable<RunPlan["onFinished"]> {
+  return async (outcome: RunOutcome, task, envelope, pool) => {
+    await saveConversationVariables(deps, appId, conversationId, declaredVariables, pool.ownerValues("conversation") ?? {});
+    const usage = { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens };
+    const status = outcome.status === "failed" ? "error" : outcome.status === "paused" ? "paused" : "normal";
+    await deps.db.message.update({
+      where: { id: messageId },
+      data: {
+        answer: outcome.answer,
+        answerTokens: usage.completionTokens,
+        workflowRunId: envelope.runId,
+        status,
+        error: status === "error" ? outcome.error : null,
+        messageMetadata: { usage: difyUsage(usage, 0), retriever_resources: [] },
+      },
+    });
+    // Dify's order for chatflows: message_end, then workflow_finished; a paused turn has no end yet.
+    if (status === "normal") await task.emit({ ...envelope, type: "message_end", usage });
+  };
+}
+
 export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: ChatRequest): Promise<StartedChatflow> {
   requireChatApp(viewer.app);
   if (viewer.app.mode !== "advanced-chat") throw new AppError("app_unavailable", 400, "Only chatflow apps run on the workflow engine.");
@@ -60,24 +82,7 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
     conversationVariables: await conversationVariables(deps, turn.conversationId, workflow.conversationVariables),
     history: turn.history,
     envelope: { workflowId: workflow.id, mode: "advanced-chat", conversationId: turn.conversationId, messageId: turn.messageId, createdAt },
-    onFinished: async (outcome: RunOutcome, task, envelope, pool) => {
-      await saveConversationVariables(deps, viewer.app.id, turn.conversationId, workflow.conversationVariables, pool.ownerValues("conversation") ?? {});
-      const usage = { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens };
-      const failed = outcome.status === "failed";
-      await deps.db.message.update({
-        where: { id: turn.messageId },
-        data: {
-          answer: outcome.answer,
-          answerTokens: usage.completionTokens,
-          workflowRunId: envelope.runId,
-          status: failed ? "error" : "normal",
-          error: failed ? outcome.error : null,
-          messageMetadata: { usage: difyUsage(usage, 0), retriever_resources: [] },
-        },
-      });
-      // Dify's order for chatflows: message_end, then workflow_finished.
-      if (!failed) await task.emit({ ...envelope, type: "message_end", usage });
-    },
+    onFinished: finishTurn(deps, viewer.app.id, turn.messageId, turn.conversationId, workflow.conversationVariables),
   });
   return { ...started, messageId: turn.messageId, conversationId: turn.conversationId, createdAt };
 }

@@ -69,6 +69,23 @@ export type NodeContext = {
 
 export type NodeExecutor = (ctx: NodeContext) => Promise<NodeRunResult>;
 
+/** Thrown by a node that waits for a person (human-input): the run pauses there. */
+export class PauseRequested extends Error {
+  constructor(readonly reason: Record<string, unknown>) {
+    super("paused");
+  }
+}
+
+/** Where a paused run stands, enough to resume it on any instance. */
+export type EngineState = {
+  taken: [string, boolean][];
+  started: string[];
+  paused: string[];
+  pool: Record<string, Record<string, unknown>>;
+  totals: { steps: number; tokens: number; exceptions: number; answer: string };
+  index: number;
+};
+
 export class NodeFailure extends Error {
   constructor(message: string, readonly errorType = "NodeError") {
     super(message);
@@ -76,7 +93,7 @@ export class NodeFailure extends Error {
 }
 
 export type RunOutcome = {
-  status: "succeeded" | "failed" | "stopped" | "partial-succeeded";
+  status: "succeeded" | "failed" | "stopped" | "partial-succeeded" | "paused";
   /** Outputs of the end nodes reached (workflow apps) */
   outputs: Record<string, unknown>;
   error: string | null;
@@ -87,6 +104,10 @@ export type RunOutcome = {
   answer: string;
   /** A loop-end node ran: the enclosing loop stops after this round. */
   ended: boolean;
+  /** Set when the run paused: what resuming needs. */
+  state?: EngineState;
+  /** Why it paused, one reason per waiting node. */
+  pauseReasons?: Record<string, unknown>[];
 };
 
 export type EngineOptions = {
@@ -129,7 +150,9 @@ export class WorkflowEngine {
   /** Answer/end nodes whose first reference already streamed: they render the rest only. */
   private readonly streamed = new Set<string>();
   /** Run-wide totals, containers included: the step limit counts every node that runs. */
-  private readonly totals = { steps: 0, tokens: 0, exceptions: 0, answer: "" };
+  private totals = { steps: 0, tokens: 0, exceptions: 0, answer: "" };
+  private index = 0;
+  private readonly paused = new Map<string, Record<string, unknown>>();
 
   constructor(
     private readonly graph: WorkflowGraph,
@@ -138,22 +161,51 @@ export class WorkflowEngine {
     this.plan = streamPlan(graph, options.streamTo);
   }
 
-  async run(pool: VariablePool): Promise<RunOutcome> {
-    const outcome = await this.runGraph(null, pool, undefined);
+  /** Run from the start node, or resume a paused run from its state (its waiting nodes run again). */
+  async run(pool: VariablePool, resume?: EngineState): Promise<RunOutcome> {
+    if (resume) {
+      this.totals = { ...resume.totals };
+      this.index = resume.index;
+    }
+    const top = { taken: new Map(resume?.taken ?? []), started: new Set(resume?.started ?? []) };
+    const outcome = await this.runGraph(null, pool, undefined, top, resume?.paused);
     const { steps, tokens, exceptions, answer } = this.totals;
+    if (outcome.status === "succeeded" && this.paused.size) {
+      return {
+        ...outcome,
+        status: "paused",
+        steps,
+        tokens,
+        exceptions,
+        answer,
+        pauseReasons: [...this.paused.values()],
+        state: {
+          taken: [...top.taken],
+          started: [...top.started].filter((id) => !this.paused.has(id)),
+          paused: [...this.paused.keys()],
+          pool: pool.snapshot(),
+          totals: { steps, tokens, exceptions, answer },
+          index: this.index,
+        },
+      };
+    }
     if (outcome.status === "succeeded" && exceptions > 0) outcome.status = "partial-succeeded";
     return { ...outcome, steps, tokens, exceptions, answer };
   }
 
-  private async runGraph(containerId: string | null, pool: VariablePool, container: { id: string; index: number } | undefined): Promise<RunOutcome> {
+  private async runGraph(
+    containerId: string | null,
+    pool: VariablePool,
+    container: { id: string; index: number } | undefined,
+    state = { taken: new Map<string, boolean>(), started: new Set<string>() },
+    resumeAt?: string[],
+  ): Promise<RunOutcome> {
     const { graph, options } = this;
     const outcome: RunOutcome = { status: "succeeded", outputs: {}, error: null, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false };
-    const taken = new Map<string, boolean>();
-    const started = new Set<string>();
+    const { taken, started } = state;
     const inFlight = new Set<Promise<void>>();
     const failed = new AbortController();
     const signal = AbortSignal.any([options.signal, failed.signal]);
-    let index = 0;
     const maxSteps = options.maxSteps ?? 500;
 
     const settleEdges = (edges: GraphEdge[], handle: string | null) => {
@@ -176,7 +228,7 @@ export class WorkflowEngine {
     };
 
     const launch = (node: GraphNode, predecessorId: string | null) => {
-      const p = this.runNode(node, predecessorId, pool, signal, ++index, container, outcome, maxSteps).then(
+      const p = this.runNode(node, predecessorId, pool, signal, ++this.index, container, outcome, maxSteps).then(
         (handle) => {
           if (handle === undefined) return;
           settleEdges(graph.outgoing.get(node.id) ?? [], handle);
@@ -193,9 +245,13 @@ export class WorkflowEngine {
       void p.finally(() => inFlight.delete(p));
     };
 
-    const start = containerId === null ? graph.startOf(null) : graph.startOf(containerId);
-    started.add(start.id);
-    launch(start, null);
+    if (resumeAt?.length) {
+      for (const id of resumeAt) launch(graph.nodes.get(id)!, (graph.incoming.get(id) ?? []).find((e) => taken.get(e.id))?.source ?? null);
+    } else {
+      const start = containerId === null ? graph.startOf(null) : graph.startOf(containerId);
+      started.add(start.id);
+      launch(start, null);
+    }
     while (inFlight.size) await Promise.all([...inFlight]);
     if (outcome.status === "succeeded" && options.signal.aborted) {
       outcome.status = "stopped";
@@ -238,6 +294,11 @@ export class WorkflowEngine {
         if (!silent) await options.onEvent({ type: "node_finished", execution, status: "succeeded", result, error: null, finishedAt: new Date() });
         return result.handle ?? "source";
       } catch (err) {
+        if (err instanceof PauseRequested) {
+          if (container) throw new NodeFailure(`${node.type} nodes cannot wait inside an iteration or loop (node ${node.title}).`);
+          this.paused.set(node.id, err.reason);
+          return undefined; // its edges stay unresolved until the run resumes
+        }
         const stopped = signal.aborted;
         const message = stopped ? "Stopped by user." : err instanceof AppError || err instanceof NodeFailure ? err.message : String((err as Error)?.message ?? err);
         if (!stopped && attempt < maxRetries) {

@@ -25,6 +25,20 @@ export type NodeInfo = {
   loopId: string | null;
 };
 
+/** What Dify's human_input_required event carries (and the pause reason repeats). */
+export type HumanInputRequired = {
+  formId: string;
+  nodeId: string;
+  nodeTitle: string;
+  formContent: string;
+  inputs: Record<string, unknown>[];
+  actions: { id: string; title: string; button_style: string }[];
+  displayInUi: boolean;
+  formToken: string;
+  resolvedDefaultValues: Record<string, string>;
+  expirationTime: number;
+};
+
 export type WorkflowEvent = WorkflowEnvelope &
   (
     | { type: "workflow_started"; inputs: Record<string, unknown>; reason: "initial" | "resumption" }
@@ -55,6 +69,19 @@ export type WorkflowEvent = WorkflowEnvelope &
         at: number;
       }
     | { type: "text_chunk"; text: string; selector: string[] }
+    | ({ type: "human_input_required" } & HumanInputRequired)
+    | { type: "human_input_form_filled"; nodeId: string; nodeTitle: string; renderedContent: string; actionId: string; actionText: string }
+    | { type: "human_input_form_timeout"; nodeId: string; nodeTitle: string; expirationTime: number }
+    | {
+        type: "workflow_paused";
+        pausedNodes: string[];
+        reasons: Record<string, unknown>[];
+        outputs: Record<string, unknown>;
+        elapsedTime: number;
+        totalTokens: number;
+        totalSteps: number;
+        at: number;
+      }
     | { type: "message"; answer: string; selector: string[] }
     | { type: "message_end"; usage: Usage }
     | {

@@ -11,7 +11,8 @@ import { validateInputs } from "../generation/inputs.js";
 import type { GenerationDeps } from "../generation/generation.service.js";
 import type { HistoryTurn } from "../generation/prompt.js";
 import type { TaskContext } from "../generation/task-runner.js";
-import { WorkflowEngine, type EngineEvent, type NodeExecution, type RunOutcome } from "./engine.js";
+import { WorkflowEngine, type EngineEvent, type EngineState, type NodeExecution, type RunOutcome } from "./engine.js";
+import { createForm, HUMAN_INPUT, type HumanInputRequest } from "./human-input.service.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
 import { WorkflowGraph } from "./graph.js";
 import { createExecutors } from "./nodes/index.js";
@@ -94,7 +95,14 @@ export async function runWorkflow(deps: WorkflowDeps, plan: RunPlan): Promise<St
   return { taskId: started.taskId, runId: run.id, result };
 }
 
-async function execute(
+/** A paused run coming back: its saved state and what the person answered. */
+export type Resumption = {
+  state: EngineState;
+  filled: { nodeId: string; nodeTitle: string; renderedContent: string; actionId: string; actionText: string; inputs: Record<string, unknown> } | null;
+  timedOut: { nodeId: string; nodeTitle: string; expirationTime: number } | null;
+};
+
+export async function execute(
   deps: WorkflowDeps,
   plan: RunPlan,
   graph: WorkflowGraph,
@@ -102,6 +110,7 @@ async function execute(
   runId: string,
   runCreatedAt: Date,
   task: TaskContext<WorkflowEvent>,
+  resume?: Resumption,
 ): Promise<RunOutcome> {
   const envelope: WorkflowEnvelope = { ...plan.envelope, taskId: task.taskId, runId };
   const emit = (event: DistributiveOmit<WorkflowEvent, keyof WorkflowEnvelope>) => task.emit({ ...envelope, ...event } as WorkflowEvent);
@@ -112,14 +121,25 @@ async function execute(
     workflow_id: plan.workflow.id,
     workflow_run_id: runId,
   };
-  const pool = new VariablePool({
-    sys,
-    env: environment(plan.workflow),
-    conversation: plan.conversationVariables ?? {},
-    [startId]: plan.inputs,
-  });
+  const pool = resume
+    ? new VariablePool(resume.state.pool)
+    : new VariablePool({ sys, env: environment(plan.workflow), conversation: plan.conversationVariables ?? {}, [startId]: plan.inputs });
   const began = performance.now();
-  await emit({ type: "workflow_started", inputs: { ...plan.inputs, ...Object.fromEntries(Object.entries(sys).map(([k, v]) => [`sys.${k}`, v])) }, reason: "initial" });
+  await emit({
+    type: "workflow_started",
+    inputs: { ...plan.inputs, ...Object.fromEntries(Object.entries(sys).map(([k, v]) => [`sys.${k}`, v])) },
+    reason: resume ? "resumption" : "initial",
+  });
+  if (resume?.filled) {
+    const f = resume.filled;
+    pool.setOne(HUMAN_INPUT, f.nodeId, { action: f.actionId, inputs: f.inputs });
+    await emit({ type: "human_input_form_filled", nodeId: f.nodeId, nodeTitle: f.nodeTitle, renderedContent: f.renderedContent, actionId: f.actionId, actionText: f.actionText });
+  }
+  if (resume?.timedOut) {
+    const t = resume.timedOut;
+    pool.setOne(HUMAN_INPUT, t.nodeId, { action: "__timeout", inputs: {} });
+    await emit({ type: "human_input_form_timeout", nodeId: t.nodeId, nodeTitle: t.nodeTitle, expirationTime: t.expirationTime });
+  }
 
   const executions: Prisma.WorkflowNodeExecutionCreateManyInput[] = [];
   const info = (e: NodeExecution): NodeInfo => ({
@@ -203,8 +223,13 @@ async function execute(
     }
   };
 
+  const requestInput = async (request: HumanInputRequest) => {
+    const form = await createForm(deps.db, { appId: plan.viewer.app.id, runId, request });
+    await emit({ type: "human_input_required", ...form.event });
+    return form.event;
+  };
   const engine = new WorkflowEngine(graph, {
-    executors: createExecutors({ models: deps.models, history: plan.history ?? [], sandbox: deps.sandbox }),
+    executors: createExecutors({ models: deps.models, history: plan.history ?? [], sandbox: deps.sandbox, requestInput }),
     onEvent,
     signal: task.signal,
     maxSteps: MAX_STEPS,
@@ -213,13 +238,14 @@ async function execute(
   });
   let outcome: RunOutcome;
   try {
-    outcome = await engine.run(pool);
+    outcome = await engine.run(pool, resume?.state);
   } catch (err) {
     deps.log.error({ err, runId }, "workflow engine failed");
     outcome = { status: "failed", outputs: {}, error: (err as Error).message, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false };
   }
   const finishedAt = new Date();
   const elapsedTime = (performance.now() - began) / 1000;
+  if (outcome.status === "paused") return pause(deps, plan, runId, runCreatedAt, outcome, executions, elapsedTime, emit, task, envelope, pool);
   await deps.db.$transaction([
     deps.db.workflowNodeExecution.createMany({ data: executions }),
     deps.db.workflowRun.update({
@@ -228,7 +254,7 @@ async function execute(
         status: outcome.status,
         outputs: outcome.outputs as Prisma.InputJsonValue,
         error: outcome.error,
-        elapsedTime,
+        elapsedTime: { increment: elapsedTime },
         totalTokens: outcome.tokens,
         totalSteps: outcome.steps,
         exceptionsCount: outcome.exceptions,
@@ -239,7 +265,7 @@ async function execute(
   await plan.onFinished?.(outcome, task, envelope, pool);
   await emit({
     type: "workflow_finished",
-    status: outcome.status,
+    status: outcome.status as "succeeded",
     outputs: outcome.outputs,
     error: outcome.error,
     elapsedTime,
@@ -255,6 +281,56 @@ async function execute(
     await emit({ type: "error", code: "invalid_param", message: `Run failed: ${outcome.error}`, status: 400 });
     throw new AppError("invalid_param", 400, `Run failed: ${outcome.error}`);
   }
+  return outcome;
+}
+
+/**
+ * A run waiting for a person: its state goes to the database, so that whichever instance receives the
+ * form resumes it; the next task's log is opened now, so a reader can wait on it before the submit.
+ */
+async function pause(
+  deps: WorkflowDeps,
+  plan: RunPlan,
+  runId: string,
+  runCreatedAt: Date,
+  outcome: RunOutcome,
+  executions: Prisma.WorkflowNodeExecutionCreateManyInput[],
+  elapsedTime: number,
+  emit: (event: DistributiveOmit<WorkflowEvent, keyof WorkflowEnvelope>) => Promise<number>,
+  task: TaskContext<WorkflowEvent>,
+  envelope: WorkflowEnvelope,
+  pool: VariablePool,
+): Promise<RunOutcome> {
+  const nextTaskId = crypto.randomUUID();
+  await deps.db.$transaction([
+    deps.db.workflowNodeExecution.createMany({ data: executions }),
+    deps.db.workflowPause.create({
+      data: { workflowRunId: runId, state: outcome.state as unknown as Prisma.InputJsonValue, reason: { reasons: outcome.pauseReasons ?? [] } as Prisma.InputJsonValue },
+    }),
+    deps.db.workflowRun.update({
+      where: { id: runId },
+      data: {
+        status: "paused",
+        taskId: nextTaskId,
+        elapsedTime: { increment: elapsedTime },
+        totalTokens: outcome.tokens,
+        totalSteps: outcome.steps,
+        exceptionsCount: outcome.exceptions,
+      },
+    }),
+  ]);
+  await deps.tasks.store.start({ taskId: nextTaskId, appId: plan.viewer.app.id, endUserId: plan.viewer.endUser.id, kind: plan.envelope.mode });
+  await plan.onFinished?.(outcome, task, envelope, pool);
+  await emit({
+    type: "workflow_paused",
+    pausedNodes: outcome.state?.paused ?? [],
+    reasons: outcome.pauseReasons ?? [],
+    outputs: {},
+    elapsedTime,
+    totalTokens: outcome.tokens,
+    totalSteps: outcome.steps,
+    at: unix(runCreatedAt),
+  });
   return outcome;
 }
 

@@ -3,6 +3,9 @@ import type { NodeExecutor } from "../engine.js";
 import { answer, end, start, variableAggregator } from "./basic.js";
 import { code, type Sandbox } from "./code.js";
 import { ifElse } from "./if-else.js";
+import { humanInput } from "./human-input.js";
+import type { HumanInputRequest } from "../human-input.service.js";
+import type { HumanInputRequired } from "../events.js";
 import { listOperator } from "./list-operator.js";
 import { parameterExtractor, questionClassifier } from "./model-choice.js";
 import { assigner } from "./assigner.js";
@@ -10,7 +13,11 @@ import { iteration, loop, loopEnd } from "./containers.js";
 import { llm, type LlmDeps } from "./llm.js";
 import { templateTransform } from "./template-transform.js";
 
-export type ExecutorDeps = LlmDeps & { sandbox: () => Sandbox };
+export type ExecutorDeps = LlmDeps & {
+  sandbox: () => Sandbox;
+  /** Create the form a human-input node waits on, and announce it. */
+  requestInput: (request: HumanInputRequest) => Promise<HumanInputRequired>;
+};
 
 export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor> {
   return {
@@ -25,6 +32,7 @@ export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor
     "list-operator": listOperator,
     "question-classifier": questionClassifier(deps.models),
     "parameter-extractor": parameterExtractor(deps.models),
+    "human-input": humanInput(deps.requestInput),
     iteration,
     loop,
     "loop-end": loopEnd,

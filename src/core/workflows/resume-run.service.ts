@@ -1,0 +1,77 @@
+// Resuming a paused run, on whichever instance the form's answer (or its timeout) arrives: the state
+// comes from the database, the events go to the task log the pause opened, so readers that waited
+// there (on any instance) see the run go on.
+import type { Db } from "../../db/client.js";
+import type { Viewer } from "../auth/passport.service.js";
+import { finishTurn } from "./chatflow.service.js";
+import type { EngineState } from "./engine.js";
+import { WorkflowGraph } from "./graph.js";
+import { execute, type Resumption, type RunPlan, type WorkflowDeps } from "./run.service.js";
+import type { WorkflowEvent } from "./events.js";
+
+const unix = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** Resume `runId` if it is still paused; false when another request resumed it first. */
+export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Resumption, "state">): Promise<boolean> {
+  const { db } = deps;
+  const run = await db.workflowRun.findUnique({ where: { id: runId }, include: { app: { include: { site: true } }, workflow: true } });
+  if (!run || run.status !== "paused" || !run.taskId) return false;
+  const pause = await db.workflowPause.findFirst({ where: { workflowRunId: runId, resumedAt: null }, orderBy: { createdAt: "desc" } });
+  if (!pause) return false;
+  const { count } = await db.workflowPause.updateMany({ where: { id: pause.id, resumedAt: null }, data: { resumedAt: new Date() } });
+  if (count === 0) return false; // someone else resumed it
+  const endUser = await db.endUser.findUnique({ where: { id: run.createdBy } });
+  if (!endUser || !run.app.site) return false;
+  await db.workflowRun.update({ where: { id: runId }, data: { status: "running" } });
+  const { site, ...app } = run.app;
+  const viewer: Viewer = { app, site, endUser };
+  const state = pause.state as unknown as EngineState;
+  const chatflow = run.type === "chat";
+  const message = chatflow && run.messageId ? await db.message.findUnique({ where: { id: run.messageId } }) : null;
+  const plan: RunPlan = {
+    viewer,
+    workflow: run.workflow,
+    inputs: run.inputs as Record<string, unknown>,
+    sys: (state.pool.sys ?? {}) as Record<string, unknown>,
+    envelope: {
+      workflowId: run.workflowId,
+      mode: chatflow ? "advanced-chat" : "workflow",
+      conversationId: run.conversationId,
+      messageId: run.messageId,
+      createdAt: unix(message?.createdAt ?? run.createdAt),
+    },
+    onFinished:
+      chatflow && run.messageId && run.conversationId
+        ? finishTurn(deps, app.id, run.messageId, run.conversationId, run.workflow.conversationVariables)
+        : undefined,
+  };
+  const graph = WorkflowGraph.fromDsl(run.graph);
+  await deps.tasks.start<WorkflowEvent>(
+    { appId: app.id, endUserId: endUser.id, kind: plan.envelope.mode },
+    async (task) => {
+      await execute(deps, plan, graph, graph.startOf(null).id, runId, run.createdAt, task, { ...how, state }).catch((err) =>
+        deps.log.warn({ err, runId }, "resumed run failed"),
+      );
+    },
+    run.taskId,
+  );
+  return true;
+}
+
+/** The forms whose node timeout passed: mark them and send their runs down the timeout branch. */
+export async function resumeTimedOutForms(deps: WorkflowDeps & { db: Db }): Promise<number> {
+  const { timedOutForms, markTimedOut } = await import("./human-input.service.js");
+  let resumed = 0;
+  for (const form of await timedOutForms(deps.db)) {
+    if (!(await markTimedOut(deps.db, form.id))) continue;
+    const def = form.formDefinition as { node_title?: string };
+    if (
+      await resumeRun(deps, form.workflowRunId, {
+        filled: null,
+        timedOut: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, expirationTime: unix(form.expirationTime) },
+      })
+    )
+      resumed++;
+  }
+  return resumed;
+}

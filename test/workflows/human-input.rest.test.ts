@@ -1,0 +1,120 @@
+// Human input: a run pauses at the form, the form page reads and submits it by token, and the run
+// resumes for whoever follows /workflow/{run_id}/events.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readSse } from "../support/sse.js";
+import { startTestServer, taskBackends, type TestServer } from "../support/server.js";
+import { resumeTimedOutForms } from "../../src/core/workflows/resume-run.service.js";
+
+describe.each(taskBackends)("human input on %s", (_name, backend, taskEnv) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(backend, taskEnv);
+  });
+  afterAll(() => s?.close());
+
+  const json = (body: object) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  async function pauseRun(request = "a new laptop") {
+    const app = await s.importApp("workflows/workflow-approval-form.yml");
+    const passport = await s.passport(app.code);
+    const { events } = await readSse(await s.api("/workflows/run", { passport, ...json({ inputs: { request } }) }));
+    return { events, passport, runId: events[0].workflow_run_id as string };
+  }
+
+  it("pauses with human_input_required and workflow_paused, then closes the stream", async () => {
+    const { events, runId } = await pauseRun();
+    expect(events.map((e) => e.event)).toEqual(["workflow_started", "node_started", "node_finished", "node_started", "human_input_required", "workflow_paused"]);
+    const required = events[4].data;
+    expect(required).toMatchObject({
+      node_id: "approve",
+      node_title: "Approve?",
+      form_content: "Approve **a new laptop**?\n\nReason: {{#$output.reason#}}",
+      actions: [
+        { id: "yes", title: "Approve", button_style: "primary" },
+        { id: "no", title: "Reject", button_style: "default" },
+      ],
+      resolved_default_values: { reason: "a new laptop", note: "" },
+      display_in_ui: true,
+    });
+    expect(required.form_token).toMatch(/^[A-Za-z0-9]{22}$/);
+    expect(events[5].data).toMatchObject({ status: "paused", paused_nodes: ["approve"], workflow_run_id: runId });
+    expect(events[5].data.reasons[0]).toMatchObject({ TYPE: "human_input_required", form_token: required.form_token });
+    const run = await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: runId } });
+    expect(run.status).toBe("paused");
+  });
+
+  it("serves the form by token, with empty constant defaults instead of null, and the site", async () => {
+    const { events } = await pauseRun();
+    const token = events[4].data.form_token;
+    const res = await s.api(`/form/human_input/${token}`);
+    expect(res.status).toBe(200);
+    const form = await res.json();
+    expect(form.inputs).toEqual([
+      { type: "paragraph", output_variable_name: "reason", default: { type: "variable", selector: ["start", "request"], value: "" } },
+      { type: "text_input", output_variable_name: "note", default: { type: "constant", selector: [], value: "" } },
+    ]);
+    expect(form.user_actions).toHaveLength(2);
+    expect(form.expiration_time).toBeGreaterThan(Date.now() / 1000 + 23 * 3600);
+    expect(form.site).toMatchObject({ end_user_id: null, site: { title: "Approval" } });
+  });
+
+  it("resumes on submit: a reader waiting on /workflow/{id}/events sees the run finish", async () => {
+    const { events, passport, runId } = await pauseRun("a desk");
+    const token = events[4].data.form_token;
+    const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
+    await new Promise((r) => setTimeout(r, 100));
+    const submit = await s.api(`/form/human_input/${token}`, json({ inputs: { reason: "needed", note: "ok" }, action: "yes" }));
+    expect(submit.status).toBe(200);
+    expect(await submit.json()).toEqual({});
+    const resumed = (await waiting).events;
+    expect(resumed[0]).toMatchObject({ event: "workflow_started", data: { reason: "resumption" } });
+    expect(resumed[1]).toMatchObject({ event: "human_input_form_filled", data: { node_id: "approve", action_id: "yes", action_text: "Approve", rendered_content: "Approve **a desk**?\n\nReason: needed" } });
+    expect(resumed.at(-1)).toMatchObject({ event: "workflow_finished", data: { status: "succeeded", outputs: { decision: "yes", reason: "needed" } } });
+    const run = await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: runId }, include: { nodeExecutions: true } });
+    expect(run.status).toBe("succeeded");
+    expect(run.nodeExecutions.map((n) => n.nodeId).sort()).toEqual(["approve", "approved", "start"]);
+    const again = await s.api(`/form/human_input/${token}`, json({ inputs: { reason: "x", note: "y" }, action: "no" }));
+    expect(again.status).toBe(412);
+    expect((await again.json()).code).toBe("human_input_form_submitted");
+    expect((await s.api(`/form/human_input/${token}`)).status).toBe(412);
+  });
+
+  it("refuses unknown tokens, bad actions and missing inputs as Dify does", async () => {
+    const { events } = await pauseRun();
+    const token = events[4].data.form_token;
+    const unknown = await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA");
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: "not_found", message: "Form not found" });
+    const badAction = await s.api(`/form/human_input/${token}`, json({ inputs: { reason: "r", note: "n" }, action: "maybe" }));
+    expect(await badAction.json()).toMatchObject({ code: "invalid_form_data", status: 400, message: "Invalid action: maybe" });
+    const missing = await s.api(`/form/human_input/${token}`, json({ inputs: { reason: "r" }, action: "yes" }));
+    expect(await missing.json()).toMatchObject({ code: "invalid_form_data", message: "Missing required inputs: note" });
+  });
+
+  it("takes the timeout branch once the node's timeout has passed", async () => {
+    const { events, passport, runId } = await pauseRun();
+    const token = events[4].data.form_token;
+    await s.rt.db.humanInputForm.updateMany({ where: { workflowRunId: runId }, data: { expirationTime: new Date(Date.now() - 1000) } });
+    const expired = await s.api(`/form/human_input/${token}`);
+    expect(expired.status).toBe(412);
+    expect((await expired.json()).code).toBe("human_input_form_expired");
+    const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
+    const rt = s.rt;
+    expect(await resumeTimedOutForms({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox })).toBeGreaterThanOrEqual(1);
+    const resumed = (await waiting).events;
+    expect(resumed.map((e) => e.event)).toContain("human_input_form_timeout");
+    expect(resumed.at(-1)).toMatchObject({ event: "workflow_finished", data: { outputs: { decision: "__timeout" } } });
+  });
+
+  it("limits form requests to 30 a minute per client IP", async () => {
+    const ip = { "X-Forwarded-For": `10.9.8.${Math.floor(Math.random() * 250)}, 127.0.0.1` };
+    const codes: number[] = [];
+    for (let i = 0; i < 31; i++) codes.push((await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip })).status);
+    expect(codes.slice(0, 30).every((c) => c === 404)).toBe(true);
+    const limited = await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip });
+    expect(limited.status).toBe(429);
+    expect((await limited.json()).code).toBe("web_form_rate_limit_exceeded");
+    // POST is counted apart.
+    expect((await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip, ...json({ inputs: {}, action: "x" }) })).status).toBe(404);
+  });
+});
