@@ -82,6 +82,50 @@ export function renderWorkflowEvent(e: WorkflowEvent): object {
         },
       };
     }
+    case "human_input_required":
+      return {
+        event: e.type,
+        ...envelope,
+        ...run,
+        data: {
+          form_id: e.formId,
+          node_id: e.nodeId,
+          node_title: e.nodeTitle,
+          form_content: e.formContent,
+          inputs: e.inputs,
+          actions: e.actions,
+          display_in_ui: e.displayInUi,
+          form_token: e.formToken,
+          resolved_default_values: e.resolvedDefaultValues,
+          expiration_time: e.expirationTime,
+        },
+      };
+    case "human_input_form_filled":
+      return {
+        event: e.type,
+        ...envelope,
+        ...run,
+        data: { node_id: e.nodeId, node_title: e.nodeTitle, rendered_content: e.renderedContent, action_id: e.actionId, action_text: e.actionText },
+      };
+    case "human_input_form_timeout":
+      return { event: e.type, ...envelope, ...run, data: { node_id: e.nodeId, node_title: e.nodeTitle, expiration_time: e.expirationTime } };
+    case "workflow_paused":
+      return {
+        event: e.type,
+        ...envelope,
+        ...run,
+        data: {
+          workflow_run_id: e.runId,
+          paused_nodes: e.pausedNodes,
+          outputs: e.outputs,
+          reasons: e.reasons,
+          status: "paused",
+          created_at: e.at,
+          elapsed_time: e.elapsedTime,
+          total_tokens: e.totalTokens,
+          total_steps: e.totalSteps,
+        },
+      };
     case "text_chunk":
       return { event: e.type, ...envelope, task_id: e.taskId, data: { text: e.text, from_variable_selector: e.selector } };
     case "message":
