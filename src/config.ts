@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { z } from "zod";
+import { parseAllowList } from "./providers/http/safe-fetch.js";
 
 const optionalUrl = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
@@ -16,6 +17,17 @@ const envSchema = z.object({
   SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   OPENAI_BASE_URL: optionalUrl(["http", "https"]),
   OPENAI_API_KEY: z.string().optional(),
+  OUTBOUND_ALLOW: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      try {
+        return parseAllowList(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -31,6 +43,8 @@ export type Config = {
   openaiBaseUrl?: string;
   openaiApiKey?: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  /** Hosts, addresses and CIDRs that outbound requests (http-request nodes) may reach although private. */
+  outboundAllow: string[];
   /** How long a finished task's events can be replayed (resume). */
   taskRetentionMs: number;
 };
@@ -63,6 +77,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openaiApiKey: e.OPENAI_API_KEY,
     logLevel: e.LOG_LEVEL,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
+    outboundAllow: e.OUTBOUND_ALLOW,
   };
 }
 

@@ -12,6 +12,7 @@ import type { Runtime } from "./runtime.js";
 import { ViewerCache } from "./core/auth/viewer-cache.js";
 import { TaskRunner } from "./core/generation/task-runner.js";
 import { NodeFailure } from "./core/workflows/engine.js";
+import { safeFetch } from "./providers/http/safe-fetch.js";
 import { resumeTimedOutForms } from "./core/workflows/resume-run.service.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
@@ -53,6 +54,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       viewers: new ViewerCache(database.db),
       models: createModelProvider(config),
       tasks: new TaskRunner(store),
+      fetch: (url, init, policy) => safeFetch(url, init, { ...policy, allow: config.outboundAllow }),
       sandbox: () => {
         throw new NodeFailure("The code sandbox is not wired in yet.", "CodeSandboxUnavailable");
       },
@@ -66,7 +68,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const http = createHttpServer(rt);
     // Human input forms whose node timeout passed send their runs down the timeout branch.
     const sweeper = setInterval(() => {
-      resumeTimedOutForms({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox }).catch((err) =>
+      resumeTimedOutForms({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox, fetch: rt.fetch }).catch((err) =>
         log.warn({ err }, "human input timeout sweep failed"),
       );
     }, 15_000);

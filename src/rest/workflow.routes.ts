@@ -158,7 +158,7 @@ export function renderWorkflowEvent(e: WorkflowEvent): object {
   }
 }
 
-export const workflowDeps = (rt: Runtime) => ({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox });
+export const workflowDeps = (rt: Runtime) => ({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox, fetch: rt.fetch });
 
 export function registerWorkflowRoutes(router: Router) {
   router.on("POST", "/workflows/run", async (ctx) => {

@@ -17,9 +17,10 @@ import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
 import { WorkflowGraph } from "./graph.js";
 import { createExecutors } from "./nodes/index.js";
 import type { Sandbox } from "./nodes/code.js";
+import type { SafeFetch } from "./nodes/http-request.js";
 import { VariablePool } from "./variable-pool.js";
 
-export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox };
+export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox; fetch: SafeFetch };
 
 export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
 
@@ -229,7 +230,7 @@ export async function execute(
     return form.event;
   };
   const engine = new WorkflowEngine(graph, {
-    executors: createExecutors({ models: deps.models, history: plan.history ?? [], sandbox: deps.sandbox, requestInput }),
+    executors: createExecutors({ models: deps.models, history: plan.history ?? [], sandbox: deps.sandbox, fetch: deps.fetch, requestInput }),
     onEvent,
     signal: task.signal,
     maxSteps: MAX_STEPS,

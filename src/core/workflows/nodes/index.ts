@@ -3,6 +3,7 @@ import type { NodeExecutor } from "../engine.js";
 import { answer, end, start, variableAggregator } from "./basic.js";
 import { code, type Sandbox } from "./code.js";
 import { ifElse } from "./if-else.js";
+import { httpRequest, type SafeFetch } from "./http-request.js";
 import { humanInput } from "./human-input.js";
 import type { HumanInputRequest } from "../human-input.service.js";
 import type { HumanInputRequired } from "../events.js";
@@ -15,6 +16,7 @@ import { templateTransform } from "./template-transform.js";
 
 export type ExecutorDeps = LlmDeps & {
   sandbox: () => Sandbox;
+  fetch: SafeFetch;
   /** Create the form a human-input node waits on, and announce it. */
   requestInput: (request: HumanInputRequest) => Promise<HumanInputRequired>;
 };
@@ -33,6 +35,7 @@ export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor
     "question-classifier": questionClassifier(deps.models),
     "parameter-extractor": parameterExtractor(deps.models),
     "human-input": humanInput(deps.requestInput),
+    "http-request": httpRequest(deps.fetch),
     iteration,
     loop,
     "loop-end": loopEnd,
