@@ -3,6 +3,8 @@
 import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 import { appErrorValue, type AppErrorValue } from "./common.schema.js";
+import { MessageRef } from "./conversation.schema.js";
+import { messageItem } from "../core/messages/message.service.js";
 import { AppError } from "../core/errors.js";
 import type { GenerationEvent } from "../core/generation/events.js";
 import {
@@ -71,6 +73,11 @@ const Usage = builder.objectRef<{ promptTokens: number; completionTokens: number
 
 const MessageEnd = eventType("MessageEnd", "message_end", "The answer is complete and saved.", (t) => ({
   usage: t.field({ type: Usage, resolve: (e: any) => e.usage }),
+  message: t.field({
+    type: MessageRef,
+    description: "The saved message.",
+    resolve: async (e: any, _args: unknown, ctx: GraphQLContext) => messageItem(ctx.rt.db, await ctx.viewer(), e.messageId),
+  }),
 }));
 const GenerationFailed = eventType("GenerationFailed", "error", "The generation failed; the message is saved with status error.", (t) => ({
   code: t.string({ resolve: (e: any) => e.code }),

@@ -4,6 +4,7 @@ import { builder } from "./builder.js";
 import "./common.schema.js";
 import "./app.schema.js";
 import "./auth.schema.js";
+import "./conversation.schema.js";
 import "./generation.schema.js";
 
 export const schema = builder.toSchema();

@@ -1,5 +1,4 @@
 // GET /conversations, DELETE /conversations/{c_id}, POST .../name, PATCH .../pin and .../unpin (behaviour.md 2.4).
-import type { App } from "../generated/prisma/client.js";
 import { requireChatApp } from "../core/apps/modes.js";
 import {
   conversationJson,
@@ -11,38 +10,16 @@ import {
 } from "../core/conversations/conversation.service.js";
 import { UUID } from "../core/conversations/scope.js";
 import { notFound } from "../core/errors.js";
-import type { Runtime } from "../runtime.js";
+import { conversationNameGenerator } from "../core/generation/conversation-name.js";
 import type { RouteContext } from "./http.js";
 import type { Router } from "./router.js";
 
-const MAX_TITLE_CHARS = 100;
-const MAX_PROMPT_QUERY_CHARS = 2000;
 
 /** Dify routes these ids with `<uuid:...>`: anything else matches no route (JSON here, HTML in Dify). */
 export function uuidParam(ctx: RouteContext, name: string): string {
   const value = ctx.params[name];
   if (!value || !UUID.test(value)) throw notFound();
   return value;
-}
-
-/** A model's title, without surrounding quotes or whitespace, at most 100 characters. */
-export function cleanTitle(text: string): string {
-  const trimmed = text.trim().replace(/^["'`“”‘’«»\s]+|["'`“”‘’«»\s]+$/g, "").replace(/\s+/g, " ");
-  return [...trimmed].slice(0, MAX_TITLE_CHARS).join("").trim();
-}
-
-/** Names a conversation after its first query with the app's model. */
-export function conversationNameGenerator(rt: Pick<Runtime, "models">, app: Pick<App, "modelConfig">) {
-  const model = (app.modelConfig as { model?: { name?: string } } | null)?.model?.name || "gpt-4o-mini";
-  return async (firstQuery: string): Promise<string> => {
-    const query = [...firstQuery].slice(0, MAX_PROMPT_QUERY_CHARS).join("");
-    const { text } = await rt.models.complete({
-      model,
-      messages: [{ role: "user", content: `Give a short title (at most 8 words) for a conversation that starts with: ${query}` }],
-      params: { max_tokens: 32, temperature: 0 },
-    });
-    return cleanTitle(text);
-  };
 }
 
 export function registerConversationRoutes(router: Router) {
@@ -73,7 +50,7 @@ export function registerConversationRoutes(router: Router) {
       viewer,
       id,
       { name: body.name, autoGenerate: body.auto_generate },
-      conversationNameGenerator(ctx.rt, viewer.app),
+      conversationNameGenerator(ctx.rt.models, viewer.app),
     );
     return { status: 200, body: conversationJson(conversation) };
   });

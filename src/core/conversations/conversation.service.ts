@@ -5,7 +5,7 @@ import type { Conversation, Prisma } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp } from "../apps/modes.js";
 import { invalidParam, notFound } from "../errors.js";
-import { ownConversations, ownMessages, optionalUuid, UUID } from "./scope.js";
+import { ownConversations, ownMessages, optionalUuid, UUID, uuidOrNull } from "./scope.js";
 
 export type ConversationJson = {
   id: string;
@@ -69,7 +69,7 @@ function parsePinned(value: unknown): boolean | null {
 }
 
 /** A path id: anything but a UUID names nothing. */
-const pathId = (id: string) => (typeof id === "string" && UUID.test(id) ? id.toLowerCase() : null);
+const pathId = uuidOrNull;
 
 /** The end user's visible conversation, or 404 "Conversation Not Exists.". */
 async function findOwn(db: Db, viewer: Viewer, id: string): Promise<Conversation> {

@@ -18,3 +18,6 @@ export function optionalUuid(value: unknown, field: string): string | null {
   }
   return value.toLowerCase();
 }
+
+/** A path id that can name a row (a UUID, lower-cased), or null for anything else. */
+export const uuidOrNull = (id: unknown) => (typeof id === "string" && UUID.test(id) ? id.toLowerCase() : null);

@@ -5,7 +5,7 @@ import type { Message, MessageAgentThought, MessageFeedback, MessageFile, Prisma
 import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp, requireCompletionApp } from "../apps/modes.js";
 import { type Page, parseLimit, unixSeconds } from "../conversations/conversation.service.js";
-import { ownConversations, ownMessages, optionalUuid, UUID } from "../conversations/scope.js";
+import { ownConversations, ownMessages, optionalUuid, UUID, uuidOrNull } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
 
 export type MessageFileJson = {
@@ -56,7 +56,7 @@ export type WebMessageListItem = {
 
 export type SavedMessageItem = Pick<WebMessageListItem, "id" | "inputs" | "query" | "answer" | "message_files" | "feedback" | "created_at">;
 
-const pathId = (id: unknown) => (typeof id === "string" && UUID.test(id) ? id.toLowerCase() : null);
+const pathId = uuidOrNull;
 
 const savedBy = (viewer: Viewer) => ({ appId: viewer.app.id, createdBy: viewer.endUser.id, createdByRole: "end_user" }) as const;
 
@@ -262,4 +262,12 @@ export async function deleteSavedMessage(db: Db, viewer: Viewer, messageId: stri
   const id = pathId(messageId);
   if (!id) return;
   await db.savedMessage.deleteMany({ where: { ...savedBy(viewer), messageId: id } });
+}
+
+/** One visible message in the list-item shape (GraphQL's Message, the end of a stream). */
+export async function messageItem(db: Db, viewer: Viewer, id: string): Promise<WebMessageListItem> {
+  const mid = pathId(id);
+  const row = mid ? await db.message.findFirst({ where: { id: mid, ...ownMessages(viewer) }, include: itemInclude(viewer) }) : null;
+  if (!row) throw notFound("Message Not Exists.");
+  return listItem(row, await uploadsOf(db, viewer, [row]));
 }
