@@ -4,6 +4,8 @@ import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 import { appErrorValue, type AppErrorValue } from "./common.schema.js";
 import { MessageRef } from "./conversation.schema.js";
+import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES, workflowDeps } from "./workflow.schema.js";
+import { startChatflow } from "../core/workflows/chatflow.service.js";
 import { messageItem } from "../core/messages/message.service.js";
 import { AppError } from "../core/errors.js";
 import type { GenerationEvent } from "../core/generation/events.js";
@@ -85,14 +87,24 @@ const GenerationFailed = eventType("GenerationFailed", "error", "The generation 
   status: t.int({ resolve: (e: any) => e.status }),
 }));
 
+const GENERATION_TYPE_NAMES: Record<string, string> = {
+  message: "MessageDelta",
+  agent_thought: "AgentThoughtEvent",
+  message_replace: "MessageReplace",
+  message_end: "MessageEnd",
+  error: "GenerationFailed",
+};
+
 export const GenerationEventUnion = builder.unionType("GenerationStreamEvent", {
-  description: "What a generation subscription yields: its events, or an AppError when it could not start.",
-  types: [MessageDelta, AgentThoughtEvent, MessageReplace, MessageEnd, GenerationFailed, AppError],
+  description:
+    "What a generation subscription yields: its events, or an AppError when it could not start. " +
+    "Chatflow (advanced-chat) apps also stream their workflow's events.",
+  types: [MessageDelta, AgentThoughtEvent, MessageReplace, MessageEnd, GenerationFailed, ...WORKFLOW_EVENT_TYPES, AppError],
   resolveType: (value) => {
     if (value instanceof AppError || (value as unknown as AppErrorValue).__typename === "AppError") return "AppError";
-    return ({ message: "MessageDelta", agent_thought: "AgentThoughtEvent", message_replace: "MessageReplace", message_end: "MessageEnd", error: "GenerationFailed" } as const)[
-      (value as SeqEvent).type
-    ];
+    const event = value as { type: string; runId?: string };
+    if (event.runId && event.type !== "message" && event.type !== "message_end") return WORKFLOW_TYPE_NAMES[event.type] ?? "RunFailed";
+    return GENERATION_TYPE_NAMES[event.type];
   },
 });
 
@@ -115,7 +127,7 @@ const CompletionMessageInput = builder.inputType("CompletionMessageInput", {
 });
 
 /** Start a task and stream its events; an error before it starts is yielded as an AppError. */
-async function* streamOf(ctx: GraphQLContext, start: (viewer: Viewer) => Promise<StartedGeneration>): AsyncGenerator<SeqEvent | AppErrorValue> {
+async function* streamOf(ctx: GraphQLContext, start: (viewer: Viewer) => Promise<{ taskId: string }>): AsyncGenerator<SeqEvent | AppErrorValue> {
   let events: AsyncIterable<LoggedEvent>;
   try {
     const started = await start(await ctx.viewer());
@@ -139,9 +151,10 @@ builder.subscriptionField("chatMessage", (t) =>
     description: "Send a message to a chat or agent-chat app and stream the answer.",
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamOf(ctx, (viewer) =>
-        startChat(deps(ctx), viewer, { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId }),
-      ),
+      streamOf(ctx, (viewer) => {
+        const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId };
+        return viewer.app.mode === "advanced-chat" ? startChatflow(workflowDeps(ctx), viewer, request) : startChat(deps(ctx), viewer, request);
+      }),
     resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
   }),
 );
@@ -199,13 +212,20 @@ builder.mutationFields((t) => ({
     errors: {},
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const started = await startChat(deps(ctx), await ctx.viewer(), {
-        query: input.query,
-        inputs: input.inputs ?? {},
-        conversationId: input.conversationId,
-        parentMessageId: input.parentMessageId,
-      });
-      return started.result;
+      const viewer = await ctx.viewer();
+      const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId };
+      if (viewer.app.mode !== "advanced-chat") return (await startChat(deps(ctx), viewer, request)).result;
+      const started = await startChatflow(workflowDeps(ctx), viewer, request);
+      const outcome = await started.result;
+      return {
+        taskId: started.taskId,
+        messageId: started.messageId,
+        conversationId: started.conversationId,
+        createdAt: started.createdAt,
+        mode: "advanced-chat",
+        answer: outcome.answer,
+        usage: { promptTokens: 0, completionTokens: 0, totalTokens: outcome.tokens },
+      };
     },
   }),
   sendCompletionMessage: t.field({

@@ -5,6 +5,7 @@ import "./common.schema.js";
 import "./app.schema.js";
 import "./auth.schema.js";
 import "./conversation.schema.js";
+import "./workflow.schema.js";
 import "./generation.schema.js";
 
 export const schema = builder.toSchema();

@@ -1,8 +1,7 @@
 // GET/POST /api/form/human_input/{form_token}: no passport; the token is the credential (behaviour.md 2.7).
 import type { IncomingMessage } from "node:http";
-import { siteInfo } from "../core/apps/app-info.service.js";
-import { checkSubmission, markSubmitted, openForm } from "../core/workflows/human-input.service.js";
-import { resumeRun } from "../core/workflows/resume-run.service.js";
+import { formView } from "../core/workflows/human-input.service.js";
+import { submitHumanInput } from "../core/workflows/resume-run.service.js";
 import { FormRateLimiter } from "../core/workflows/form-rate-limit.js";
 import type { Router } from "./router.js";
 import { workflowDeps } from "./workflow.routes.js";
@@ -21,34 +20,13 @@ export function registerHumanInputRoutes(router: Router) {
 
   router.on("GET", "/form/human_input/:form_token", async (ctx) => {
     limiter.check(clientIp(ctx.req), "get");
-    const form = await openForm(ctx.rt.db, ctx.params.form_token);
-    const def = form.formDefinition as Record<string, any>;
-    const { site, ...app } = form.app;
-    return {
-      status: 200,
-      body: {
-        form_content: def.form_content,
-        inputs: def.inputs,
-        resolved_default_values: def.resolved_default_values,
-        user_actions: def.user_actions,
-        expiration_time: Math.floor(form.expirationTime.getTime() / 1000),
-        site: siteInfo({ app, site, endUser: null }),
-      },
-    };
+    return { status: 200, body: await formView(ctx.rt.db, ctx.params.form_token) };
   });
 
   router.on("POST", "/form/human_input/:form_token", async (ctx) => {
     const body = await ctx.json(); // validated before the limiter counts, as in Dify
     limiter.check(clientIp(ctx.req), "post");
-    const form = await openForm(ctx.rt.db, ctx.params.form_token);
-    const { action, inputs } = checkSubmission(form, body);
-    await markSubmitted(ctx.rt.db, form.id, action.id, inputs);
-    const def = form.formDefinition as Record<string, any>;
-    const rendered = String(def.form_content ?? "").replace(/\{\{#\$output\.([a-zA-Z0-9_]+)#\}\}/g, (_m, n: string) => String(inputs[n] ?? ""));
-    await resumeRun(workflowDeps(ctx.rt), form.workflowRunId, {
-      filled: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, renderedContent: rendered, actionId: action.id, actionText: action.title, inputs },
-      timedOut: null,
-    });
+    await submitHumanInput(workflowDeps(ctx.rt), ctx.params.form_token, body);
     return { status: 200, body: {} };
   });
 }

@@ -6,6 +6,7 @@ import type { Prisma } from "../../generated/prisma/client.js";
 import { AppError, notFound } from "../errors.js";
 import type { GraphNode } from "./graph.js";
 import type { HumanInputRequired } from "./events.js";
+import { siteInfo } from "../apps/app-info.service.js";
 
 /** The pool owner under which a resumed run finds each form's answer. */
 export const HUMAN_INPUT = "__human_input__";
@@ -122,4 +123,19 @@ export async function timedOutForms(db: Db, now = new Date()) {
 export async function markTimedOut(db: Db, formId: string): Promise<boolean> {
   const { count } = await db.humanInputForm.updateMany({ where: { id: formId, status: "waiting" }, data: { status: "timeout" } });
   return count > 0;
+}
+
+/** GET /form/human_input/{token}: what the form page shows. */
+export async function formView(db: Db, token: string) {
+  const form = await openForm(db, token);
+  const def = form.formDefinition as Record<string, any>;
+  const { site, ...app } = form.app;
+  return {
+    form_content: def.form_content as string,
+    inputs: def.inputs as Record<string, unknown>[],
+    resolved_default_values: def.resolved_default_values as Record<string, string>,
+    user_actions: def.user_actions as { id: string; title: string; button_style: string }[],
+    expiration_time: Math.floor(form.expirationTime.getTime() / 1000),
+    site: siteInfo({ app, site, endUser: null }),
+  };
 }

@@ -8,6 +8,7 @@ import type { EngineState } from "./engine.js";
 import { WorkflowGraph } from "./graph.js";
 import { execute, type Resumption, type RunPlan, type WorkflowDeps } from "./run.service.js";
 import type { WorkflowEvent } from "./events.js";
+import { checkSubmission, markSubmitted, openForm } from "./human-input.service.js";
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
@@ -74,4 +75,17 @@ export async function resumeTimedOutForms(deps: WorkflowDeps & { db: Db }): Prom
       resumed++;
   }
   return resumed;
+}
+
+/** POST /form/human_input/{token}: take the answer and resume the run along the chosen action. */
+export async function submitHumanInput(deps: WorkflowDeps, token: string, body: { inputs?: unknown; action?: unknown }): Promise<void> {
+  const form = await openForm(deps.db, token);
+  const { action, inputs } = checkSubmission(form, body);
+  await markSubmitted(deps.db, form.id, action.id, inputs);
+  const def = form.formDefinition as Record<string, any>;
+  const rendered = String(def.form_content ?? "").replace(/\{\{#\$output\.([a-zA-Z0-9_]+)#\}\}/g, (_m, n: string) => String(inputs[n] ?? ""));
+  await resumeRun(deps, form.workflowRunId, {
+    filled: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, renderedContent: rendered, actionId: action.id, actionText: action.title, inputs },
+    timedOut: null,
+  });
 }

@@ -11,16 +11,33 @@ import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
+/** A run of the viewer's app that the viewer started, or Dify's 404s. */
+export async function findOwnRun(db: Db, viewer: Viewer, runId: string) {
+  const run = UUID.test(runId) ? await db.workflowRun.findFirst({ where: { id: runId, appId: viewer.app.id } }) : null;
+  if (!run) throw notFound(`WorkflowRun not found, id=${runId}`);
+  if (run.createdByRole !== "end_user") throw notFound(`WorkflowRun not created by end user, id=${runId}`);
+  if (run.createdBy !== viewer.endUser.id) throw notFound(`WorkflowRun not created by the current end user, id=${runId}`);
+  return run;
+}
+
+/** The run's node executions in order, a page at a time (after the index `after`). */
+export async function listNodeExecutions(db: Db, viewer: Viewer, runId: string, page: { after: number; first: number }) {
+  const run = await findOwnRun(db, viewer, runId);
+  const rows = await db.workflowNodeExecution.findMany({
+    where: { workflowRunId: run.id, index: { gt: page.after } },
+    orderBy: { index: "asc" },
+    take: page.first + 1,
+  });
+  return { rows: rows.slice(0, page.first), hasMore: rows.length > page.first };
+}
+
 export async function openRunEvents(
   deps: { db: Db; tasks: TaskRunner },
   viewer: Viewer,
   runId: string,
   opts: { after: number; snapshot: boolean },
 ): Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent>> {
-  const run = UUID.test(runId) ? await deps.db.workflowRun.findFirst({ where: { id: runId, appId: viewer.app.id } }) : null;
-  if (!run) throw notFound(`WorkflowRun not found, id=${runId}`);
-  if (run.createdByRole !== "end_user") throw notFound(`WorkflowRun not created by end user, id=${runId}`);
-  if (run.createdBy !== viewer.endUser.id) throw notFound(`WorkflowRun not created by the current end user, id=${runId}`);
+  const run = await findOwnRun(deps.db, viewer, runId);
   if (run.status === "running" || run.status === "paused") {
     if (viewer.app.mode !== "workflow" && viewer.app.mode !== "advanced-chat") throw new AppError("invalid_param", 400, "the app is not a workflow or chatflow app");
     const meta = run.taskId ? await deps.tasks.store.meta(run.taskId) : null;

@@ -1,0 +1,69 @@
+// The code node's sandbox: `python3` in Pyodide (CPython on WebAssembly) in locked-down child
+// processes, `javascript` in QuickJS on WebAssembly in-process. One interface for both.
+
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, checkLimits, codeExecutionError } from "./errors.js";
+import { runJavascript } from "./javascript.js";
+import { PythonPool, type PythonPoolOptions, type PythonPoolStats } from "./python.js";
+
+export type CodeLanguage = "python3" | "javascript";
+
+export interface CodeRunRequest {
+  language: CodeLanguage;
+  code: string;
+  /** Passed to main as keyword arguments (python3) or as its one object argument (javascript). */
+  inputs: Record<string, unknown>;
+  /** Execution deadline; default 10 000 ms. */
+  timeoutMs?: number;
+  /** Memory cap; default 256 MB. For python3 it covers the interpreter's whole wasm memory (~35 MB at rest). */
+  memoryMb?: number;
+}
+
+export interface CodeSandbox {
+  /** Runs `main` and returns its dict/object. Failures are AppError `code_execution_error` (400). */
+  run(request: CodeRunRequest): Promise<Record<string, unknown>>;
+  /** Terminates the python workers. */
+  close(): Promise<void>;
+}
+
+export interface CodeSandboxOptions {
+  /** Warm python workers kept once python is first used (default 1). */
+  pythonWorkers?: number;
+  /** Time allowed for a python worker to load (default 60 000 ms). */
+  pythonStartupTimeoutMs?: number;
+}
+
+export interface CodeSandboxWithStats extends CodeSandbox {
+  /** Python worker cold starts and restarts, for diagnostics and tests. */
+  readonly pythonStats: PythonPoolStats;
+}
+
+export function createCodeSandbox(options: CodeSandboxOptions = {}): CodeSandboxWithStats {
+  const poolOptions: PythonPoolOptions = { size: options.pythonWorkers, startupTimeoutMs: options.pythonStartupTimeoutMs };
+  const pool = new PythonPool(poolOptions);
+  let closed = false;
+  return {
+    get pythonStats() {
+      return pool.stats;
+    },
+    async run(request) {
+      if (closed) throw codeExecutionError("code sandbox is closed");
+      const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const memoryMb = request.memoryMb ?? DEFAULT_MEMORY_MB;
+      checkLimits(timeoutMs, memoryMb);
+      if (typeof request.code !== "string") throw codeExecutionError("code must be a string");
+      const job = { code: request.code, inputs: request.inputs ?? {}, timeoutMs, memoryMb };
+      switch (request.language) {
+        case "python3":
+          return pool.run(job);
+        case "javascript":
+          return runJavascript(job);
+        default:
+          throw codeExecutionError(`unsupported code language: ${String(request.language)}`);
+      }
+    },
+    async close() {
+      closed = true;
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// Source of the Pyodide worker process, run as `node <flags> --input-type=module -e <source> <config>`.
+// It is kept as a string (plain JavaScript, no build step) so the same code runs from src/ under
+// vitest and from dist/, and so no entry file has to be readable under the permission model.
+//
+// Layers, outermost first:
+//  1. The process: Node's permission model (file reads only under the pyodide package directory;
+//     no file writes, child processes, worker threads, native addons, WASI or inspector), an empty
+//     environment, --disallow-code-generation-from-strings (no eval / new Function), a V8 heap cap.
+//  2. The JS realm, before any user code: the network-capable globals are deleted (fetch, Request,
+//     Response, Headers, FormData, WebSocket, EventSource, XMLHttpRequest, require), `process` is
+//     replaced by an inert stub, and net/tls/dgram/dns/http/https/http2 are patched to throw.
+//     process.kill/dlopen/binding/getBuiltinModule on the real process object throw too.
+//  3. WebAssembly memory: Memory.prototype.grow refuses to grow past the run's memory limit, so a
+//     huge allocation fails inside Python with MemoryError.
+//  4. Python (python-prelude.ts): the JS bridge is cut, blocked modules cannot be imported, an
+//     audit hook refuses sockets, processes, files outside the stdlib, ctypes and the like.
+//  5. Between runs the interpreter's whole linear memory is restored from a snapshot taken after
+//     start-up, so nothing one run does to the interpreter survives into the next.
+
+export const PYTHON_WORKER_SOURCE = String.raw`
+import fs from "node:fs";
+import os from "node:os";
+import net from "node:net";
+import tls from "node:tls";
+import dgram from "node:dgram";
+import dns from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import http2 from "node:http2";
+import { pathToFileURL } from "node:url";
+
+const proc = process;
+const config = JSON.parse(proc.argv[proc.argv.length - 1]);
+const send = proc.send.bind(proc);
+const exit = proc.exit.bind(proc);
+const started = performance.now();
+
+proc.on("disconnect", () => exit(0));
+
+// --- 3. memory cap on every WebAssembly memory in this process ---------------------------------
+let memoryLimit = Infinity;
+let memoryExceeded = false;
+const realGrow = WebAssembly.Memory.prototype.grow;
+Object.defineProperty(WebAssembly.Memory.prototype, "grow", {
+  value: function grow(deltaPages) {
+    if (this.buffer.byteLength + deltaPages * 65536 > memoryLimit) {
+      memoryExceeded = true;
+      throw new RangeError("memory limit exceeded");
+    }
+    return realGrow.call(this, deltaPages);
+  },
+  writable: false,
+  configurable: false,
+});
+
+// --- load Pyodide ------------------------------------------------------------------------------
+// Emscripten's NODEFS reads fs constants through process.binding, which the permission model
+// forbids; hand it just those constants while Pyodide loads.
+const realBinding = proc.binding;
+proc.binding = (name) => {
+  if (name === "constants") return { fs: fs.constants, os: os.constants };
+  return realBinding.call(proc, name);
+};
+const { loadPyodide } = await import(pathToFileURL(config.pyodideDir + "/pyodide.mjs").href);
+const discard = { batched: () => {} };
+const pyodide = await loadPyodide({
+  indexURL: config.pyodideDir + "/",
+  stdin: () => null,
+  stdout: () => {},
+  stderr: () => {},
+  env: { HOME: "/home/pyodide" },
+});
+proc.binding = realBinding;
+pyodide.setStdout(discard);
+pyodide.setStderr(discard);
+
+const namespace = pyodide.toPy({});
+pyodide.runPython(config.prelude, { globals: namespace });
+const run = namespace.get("run");
+const install = namespace.get("install");
+run("def main():\n    return {}\n", "{}"); // warm the runner's own imports before the fence
+install();
+install.destroy();
+namespace.destroy();
+
+// --- 2. the JS realm ---------------------------------------------------------------------------
+const denied = (what) => function denied() {
+  const error = new Error(what + " is not allowed in the sandbox");
+  error.code = "ERR_ACCESS_DENIED";
+  throw error;
+};
+for (const name of ["fetch", "Request", "Response", "Headers", "FormData", "WebSocket", "EventSource",
+  "XMLHttpRequest", "require", "module", "exports", "__filename", "__dirname", "loadPyodide"]) {
+  try { delete globalThis[name]; } catch {}
+  if (name in globalThis) {
+    try { Object.defineProperty(globalThis, name, { value: undefined, writable: false, configurable: false }); } catch {}
+  }
+}
+net.Socket.prototype.connect = denied("net.Socket.connect");
+net.Server.prototype.listen = denied("net.Server.listen");
+net.connect = net.createConnection = denied("net.connect");
+net.createServer = denied("net.createServer");
+tls.connect = denied("tls.connect");
+tls.createServer = denied("tls.createServer");
+dgram.createSocket = denied("dgram.createSocket");
+for (const method of ["bind", "connect", "send", "addMembership"]) dgram.Socket.prototype[method] = denied("dgram." + method);
+for (const api of [dns, dns.promises]) {
+  for (const key of Object.keys(api)) if (typeof api[key] === "function" && key !== "Resolver") api[key] = denied("dns." + key);
+  if (api.Resolver) for (const key of Object.getOwnPropertyNames(api.Resolver.prototype)) {
+    if (key !== "constructor") api.Resolver.prototype[key] = denied("dns.Resolver." + key);
+  }
+}
+for (const mod of [http, https]) { mod.request = mod.get = mod.createServer = denied("http"); }
+http2.connect = http2.createServer = http2.createSecureServer = denied("http2");
+for (const key of ["kill", "dlopen", "binding", "_linkedBinding", "getBuiltinModule", "chdir", "setuid",
+  "setgid", "seteuid", "setegid", "setgroups", "initgroups", "loadEnvFile", "abort", "_debugProcess",
+  "openStdin", "setSourceMapsEnabled", "reallyExit", "_kill"]) {
+  try { if (key in proc) proc[key] = denied("process." + key); } catch {}
+}
+try { if (proc.report) proc.report.writeReport = denied("process.report"); } catch {}
+const processStub = Object.freeze({
+  platform: "linux",
+  version: proc.version,
+  versions: Object.freeze({ node: proc.versions.node }),
+  argv: Object.freeze([]),
+  env: Object.freeze({}),
+  stdin: Object.freeze({ fd: -1 }),
+  getuid: () => 0,
+  umask: () => 0o22,
+  get exitCode() { return undefined; },
+  set exitCode(value) {},
+});
+Object.defineProperty(globalThis, "process", { value: processStub, writable: false, configurable: false });
+
+// --- 5. the snapshot ---------------------------------------------------------------------------
+const wasm = pyodide._module;
+run("def main():\n    return {}\n", "{}"); // and once more behind the fence
+const snapshot = wasm.HEAPU8.slice();
+const restore = () => {
+  const heap = wasm.HEAPU8;
+  heap.set(snapshot);
+  if (heap.length > snapshot.length) heap.fill(0, snapshot.length);
+};
+
+send({ type: "ready", coldStartMs: performance.now() - started, memoryBytes: wasm.HEAPU8.length });
+
+proc.on("message", (message) => {
+  if (!message || message.type !== "run") return;
+  memoryLimit = message.memoryLimitBytes;
+  memoryExceeded = false;
+  let reply;
+  try {
+    let envelope = run(String(message.code), String(message.inputs));
+    if (envelope.length > config.maxOutputBytes) envelope = '{"status":"error","kind":"too_large"}';
+    reply = { type: "result", id: message.id, envelope, memoryExceeded, memoryBytes: wasm.HEAPU8.length };
+  } catch (error) {
+    // The interpreter itself failed (a fatal Pyodide error). This process is done for.
+    send({ type: "result", id: message.id, fatal: String(error && error.message || error).slice(0, 2000), memoryExceeded });
+    exit(1);
+    return;
+  }
+  send(reply);
+  try {
+    restore();
+  } catch (error) {
+    exit(1);
+  }
+});
+`;
