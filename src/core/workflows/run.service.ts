@@ -29,9 +29,18 @@ const MAX_RUN_MS = 20 * 60 * 1000; // Dify's APP_MAX_EXECUTION_TIME
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
+// A workflow row is never changed (publishing makes a new one), so it can be kept by id: the start of
+// a run then reads nothing from a database that concurrent runs are writing to.
+const workflows = new Map<string, Workflow>();
+
 export async function publishedWorkflow(deps: Pick<WorkflowDeps, "db">, viewer: Viewer): Promise<Workflow> {
-  const workflow = viewer.app.workflowId ? await deps.db.workflow.findUnique({ where: { id: viewer.app.workflowId } }) : null;
+  const id = viewer.app.workflowId;
+  const cached = id ? workflows.get(id) : undefined;
+  if (cached) return cached;
+  const workflow = id ? await deps.db.workflow.findUnique({ where: { id } }) : null;
   if (!workflow) throw appUnavailable();
+  if (workflows.size >= 500) workflows.delete(workflows.keys().next().value!);
+  workflows.set(workflow.id, workflow);
   return workflow;
 }
 
@@ -72,28 +81,38 @@ export async function runWorkflow(deps: WorkflowDeps, plan: RunPlan): Promise<St
   const graph = WorkflowGraph.fromDsl(workflow.graph);
   const startNode = graph.startOf(null);
   const taskId = crypto.randomUUID();
-  const run = await deps.db.workflowRun.create({
-    data: {
-      taskId,
-      appId: viewer.app.id,
-      workflowId: workflow.id,
-      type: plan.envelope.mode === "workflow" ? "workflow" : "chat",
-      version: workflow.version,
-      graph: workflow.graph as Prisma.InputJsonValue,
-      inputs: plan.inputs as Prisma.InputJsonValue,
-      status: "running",
-      conversationId: plan.envelope.conversationId,
-      messageId: plan.envelope.messageId,
-      createdBy: viewer.endUser.id,
-    },
-  });
+  const runId = crypto.randomUUID();
+  const createdAt = new Date();
+  // The run's row is written inside the task, after workflow_started is out: the first event does
+  // not wait behind other runs' writes.
+  const insertRun = async () => {
+    await deps.db.workflowRun.create({
+      data: {
+        id: runId,
+        taskId,
+        appId: viewer.app.id,
+        workflowId: workflow.id,
+        type: plan.envelope.mode === "workflow" ? "workflow" : "chat",
+        version: workflow.version,
+        graph: workflow.graph as Prisma.InputJsonValue,
+        inputs: plan.inputs as Prisma.InputJsonValue,
+        status: "running",
+        conversationId: plan.envelope.conversationId,
+        messageId: plan.envelope.messageId,
+        createdBy: viewer.endUser.id,
+        createdAt,
+      },
+    });
+  };
   let settle!: { resolve(o: RunOutcome): void; reject(e: unknown): void };
   const result = new Promise<RunOutcome>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {});
-  const started = await deps.tasks.start<WorkflowEvent>({ appId: viewer.app.id, endUserId: viewer.endUser.id, kind: plan.envelope.mode }, (task) =>
-    execute(deps, plan, graph, startNode.id, run.id, run.createdAt, task).then(settle.resolve, settle.reject),
-  taskId);
-  return { taskId: started.taskId, runId: run.id, result };
+  const started = await deps.tasks.start<WorkflowEvent>(
+    { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: plan.envelope.mode },
+    (task) => execute(deps, plan, graph, startNode.id, runId, createdAt, task, undefined, insertRun).then(settle.resolve, settle.reject),
+    taskId,
+  );
+  return { taskId: started.taskId, runId, result };
 }
 
 /** A paused run coming back: its saved state and what the person answered. */
@@ -112,6 +131,7 @@ export async function execute(
   runCreatedAt: Date,
   task: TaskContext<WorkflowEvent>,
   resume?: Resumption,
+  insertRun?: () => Promise<void>,
 ): Promise<RunOutcome> {
   const envelope: WorkflowEnvelope = { ...plan.envelope, taskId: task.taskId, runId };
   const emit = (event: DistributiveOmit<WorkflowEvent, keyof WorkflowEnvelope>) => task.emit({ ...envelope, ...event } as WorkflowEvent);
@@ -131,6 +151,10 @@ export async function execute(
     inputs: { ...plan.inputs, ...Object.fromEntries(Object.entries(sys).map(([k, v]) => [`sys.${k}`, v])) },
     reason: resume ? "resumption" : "initial",
   });
+  // Embedded PGlite runs in this thread and never waits on I/O: let the first event reach the socket
+  // before the run's database work starts.
+  await new Promise((resolve) => setImmediate(resolve));
+  await insertRun?.();
   if (resume?.filled) {
     const f = resume.filled;
     pool.setOne(HUMAN_INPUT, f.nodeId, { action: f.actionId, inputs: f.inputs });

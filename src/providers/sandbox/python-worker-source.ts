@@ -31,6 +31,7 @@ import { pathToFileURL } from "node:url";
 
 const proc = process;
 const config = JSON.parse(proc.argv[proc.argv.length - 1]);
+proc.argv.splice(1); // Emscripten takes argv[1] as the program path, which Python's getpath must be able to parse
 const send = proc.send.bind(proc);
 const exit = proc.exit.bind(proc);
 const started = performance.now();

@@ -5,6 +5,18 @@ import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+
+// Compiling is most of a render's cost; the same templates run again and again.
+const compiled = new Map<string, nunjucks.Template>();
+export function compileTemplate(source: string): nunjucks.Template {
+  let template = compiled.get(source);
+  if (!template) {
+    template = new nunjucks.Template(source, env, undefined, true);
+    if (compiled.size >= 1000) compiled.delete(compiled.keys().next().value!);
+    compiled.set(source, template);
+  }
+  return template;
+}
 const MAX_OUTPUT = 400_000; // Dify caps the output at 400,000 characters
 
 export function templateVariables(node: { data: Record<string, any> }, get: (s: string[]) => unknown) {
@@ -17,7 +29,7 @@ export const templateTransform: NodeExecutor = async ({ node, pool }) => {
   const inputs = templateVariables(node, (s) => pool.get(s));
   let output: string;
   try {
-    output = env.renderString(String(node.data.template ?? ""), inputs);
+    output = compileTemplate(String(node.data.template ?? "")).render(inputs);
   } catch (err) {
     throw new NodeFailure(`Template error: ${(err as Error).message.split("\n").at(-1)?.trim()}`, "TemplateError");
   }
