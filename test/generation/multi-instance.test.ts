@@ -77,4 +77,23 @@ describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE
     const stranger = await b.passport(code);
     expect((await b.api(`/chat-messages/${seen[0].task_id}/events`, { passport: stranger })).status).toBe(404);
   });
+
+  it("a run paused on A resumes when its form is submitted on B, for readers on both", async () => {
+    const app = await a.importApp("workflows/workflow-approval-form.yml");
+    const token = await a.passport(app.code);
+    const json = (body: object) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const paused = await readSse(await a.api("/workflows/run", { passport: token, ...json({ inputs: { request: "two monitors" } }) }));
+    const runId = paused.events[0].workflow_run_id;
+    const formToken = paused.events.find((e) => e.event === "human_input_required").data.form_token;
+    const onA = readSse(await a.api(`/workflow/${runId}/events`, { passport: token }));
+    const onB = readSse(await b.api(`/workflow/${runId}/events`, { passport: token }));
+    await new Promise((r) => setTimeout(r, 150));
+    const submit = await b.api(`/form/human_input/${formToken}`, json({ inputs: { reason: "ergonomics", note: "" }, action: "yes" }));
+    expect(submit.status).toBe(200);
+    for (const reader of [onA, onB]) {
+      const { events } = await reader;
+      expect(events[0]).toMatchObject({ event: "workflow_started", data: { reason: "resumption" } });
+      expect(events.at(-1)).toMatchObject({ event: "workflow_finished", data: { status: "succeeded", outputs: { decision: "yes", reason: "ergonomics" } } });
+    }
+  });
 });
