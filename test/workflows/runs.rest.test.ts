@@ -115,6 +115,30 @@ describe.each(taskBackends)("workflow runs over REST on %s", (_name, backend, ta
     expect(finished.data).toMatchObject({ status: "stopped", error: "Stopped by user." });
   });
 
+  it("stops a chatflow turn through the chat stop route", async () => {
+    fake.setReply(() => Array.from({ length: 40 }, (_, i) => `c${i}`).join(" "));
+    fake.setTokenDelay(25);
+    const app = await s.importApp("dsl-corpus/advanced-chat-complex-branch-llm.yml");
+    const token = await s.passport(app.code);
+    const res = await s.api("/chat-messages", {
+      method: "POST",
+      passport: token,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "please stop me", inputs: {}, response_mode: "streaming" }),
+    });
+    const events: any[] = [];
+    for await (const e of sseEvents(res)) {
+      events.push(e);
+      if (e.event === "message" && events.filter((x) => x.event === "message").length === 2) {
+        const stop = await s.api(`/chat-messages/${e.task_id}/stop`, { method: "POST", passport: token, headers: { "content-type": "application/json" }, body: "{}" });
+        expect(await stop.json()).toEqual({ result: "success" });
+      }
+    }
+    expect(events.at(-1)).toMatchObject({ event: "workflow_finished", data: { status: "stopped" } });
+    const saved = await s.rt.db.message.findUniqueOrThrow({ where: { id: events[0].message_id } });
+    expect(saved.answer).toBe(answerOf(events));
+  });
+
   describe("GET /workflow/{run_id}/events", () => {
     it("follows a running run from a cursor, and answers a finished one with workflow_finished", async () => {
       fake.setReply(() => Array.from({ length: 12 }, (_, i) => `y${i}`).join(" "));

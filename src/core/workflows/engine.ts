@@ -100,7 +100,7 @@ export type RunOutcome = {
   steps: number;
   tokens: number;
   exceptions: number;
-  /** Text sent to the user (the chatflow's answer). */
+  /** Text sent to the user (the chatflow's answer), in the order it was sent. */
   answer: string;
   /** A loop-end node ran: the enclosing loop stops after this round. */
   ended: boolean;
@@ -121,7 +121,7 @@ export type EngineOptions = {
   streamTo: "answer" | "end";
 };
 
-/** Answer/end nodes whose text starts with an LLM's `text`, fed only by that LLM: it can stream through. */
+/** Answer/end nodes whose text starts with an LLM's `text` and that the LLM feeds: it can stream through. */
 function streamPlan(graph: WorkflowGraph, streamTo: "answer" | "end") {
   const sources = new Map<string, { target: GraphNode; prefix: string; selector: string[] }[]>();
   for (const target of graph.nodes.values()) {
@@ -136,7 +136,9 @@ function streamPlan(graph: WorkflowGraph, streamTo: "answer" | "end") {
     const source = graph.nodes.get(selector?.[0]);
     const incoming = graph.incoming.get(target.id) ?? [];
     if (!source || source.type !== "llm" || selector[1] !== "text" || selector.length !== 2) continue;
-    if (!incoming.length || incoming.some((e) => e.source !== source.id)) continue;
+    // A direct success edge from the LLM: once the LLM succeeds that edge is taken, so the target runs
+    // whatever its other incoming edges do, and its text can start with the LLM's tokens.
+    if (!incoming.some((e) => e.source === source.id && e.sourceHandle === "source")) continue;
     const prefix = segments.slice(0, first).map((s) => ("text" in s ? s.text : "")).join("");
     const list = sources.get(source.id) ?? [];
     list.push({ target, prefix, selector });
@@ -289,7 +291,6 @@ export class WorkflowEngine {
         if (result.usage) this.totals.tokens += result.usage.totalTokens;
         pool.set(node.id, result.outputs);
         if (node.type === "end") Object.assign(outcome.outputs, result.outputs);
-        if (node.type === "answer") this.totals.answer += String(result.outputs.answer ?? "");
         if (node.type === "loop-end") outcome.ended = true;
         if (!silent) await options.onEvent({ type: "node_finished", execution, status: "succeeded", result, error: null, finishedAt: new Date() });
         return result.handle ?? "source";
@@ -338,6 +339,8 @@ export class WorkflowEngine {
       signal,
       streamsText: targets.length > 0,
       stream: async (text: string) => {
+        // What the user was sent is the answer, also when the run stops halfway.
+        this.totals.answer += text;
         if (!targets.length) {
           await this.options.onEvent({ type: "text", text, selector: [node.id, "answer"] });
           return;
@@ -346,7 +349,10 @@ export class WorkflowEngine {
           prefixSent = true;
           for (const t of targets) {
             this.streamed.add(t.target.id);
-            if (t.prefix) await this.options.onEvent({ type: "text", text: t.prefix, selector: [t.target.id, "answer"] });
+            if (t.prefix) {
+              this.totals.answer += t.prefix;
+              await this.options.onEvent({ type: "text", text: t.prefix, selector: [t.target.id, "answer"] });
+            }
           }
         }
         await this.options.onEvent({ type: "text", text, selector: [node.id, "text"] });
