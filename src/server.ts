@@ -11,8 +11,8 @@ import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import type { Runtime } from "./runtime.js";
 import { ViewerCache } from "./core/auth/viewer-cache.js";
 import { TaskRunner } from "./core/generation/task-runner.js";
-import { NodeFailure } from "./core/workflows/engine.js";
 import { safeFetch } from "./providers/http/safe-fetch.js";
+import { createCodeSandbox, type CodeSandbox } from "./providers/sandbox/index.js";
 import { resumeTimedOutForms } from "./core/workflows/resume-run.service.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
@@ -47,6 +47,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     }
     const retention = { retentionMs: config.taskRetentionMs, tombstoneMs: 24 * 3600 * 1000 };
     const store = config.redisUrl ? new RedisTaskStore(config.redisUrl, retention) : new MemoryTaskStore(retention);
+    let sandbox: CodeSandbox | undefined;
     const rt: Runtime = {
       config,
       db: database.db,
@@ -55,9 +56,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       models: createModelProvider(config),
       tasks: new TaskRunner(store),
       fetch: (url, init, policy) => safeFetch(url, init, { ...policy, allow: config.outboundAllow }),
-      sandbox: () => {
-        throw new NodeFailure("The code sandbox is not wired in yet.", "CodeSandboxUnavailable");
-      },
+      // Python workers take seconds to start: only a run that reaches a code node starts them.
+      sandbox: () => (sandbox ??= createCodeSandbox()),
     };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {
@@ -89,6 +89,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
         clearInterval(sweeper);
         await http.close();
         await rt.tasks.close(); // running generations stop and save what they have
+        await sandbox?.close();
         await store.close();
         await db.close();
         release();

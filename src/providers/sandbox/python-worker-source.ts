@@ -17,7 +17,64 @@
 //  5. Between runs the interpreter's whole linear memory is restored from a snapshot taken after
 //     start-up, so nothing one run does to the interpreter survives into the next.
 
-export const PYTHON_WORKER_SOURCE = String.raw`
+/**
+ * Layer 2 as a function declaration: (proc, { net, tls, dgram, dns, http, https, http2 }). Exported
+ * so tests can run it under the same flags and check the realm it leaves.
+ */
+export const HARDEN_REALM_SOURCE = String.raw`
+function hardenRealm(proc, modules) {
+  const { net, tls, dgram, dns, http, https, http2 } = modules;
+  const denied = (what) => function denied() {
+    const error = new Error(what + " is not allowed in the sandbox");
+    error.code = "ERR_ACCESS_DENIED";
+    throw error;
+  };
+  for (const name of ["fetch", "Request", "Response", "Headers", "FormData", "WebSocket", "EventSource",
+    "XMLHttpRequest", "require", "module", "exports", "__filename", "__dirname", "loadPyodide"]) {
+    try { delete globalThis[name]; } catch {}
+    if (name in globalThis) {
+      try { Object.defineProperty(globalThis, name, { value: undefined, writable: false, configurable: false }); } catch {}
+    }
+  }
+  net.Socket.prototype.connect = denied("net.Socket.connect");
+  net.Server.prototype.listen = denied("net.Server.listen");
+  net.connect = net.createConnection = denied("net.connect");
+  net.createServer = denied("net.createServer");
+  tls.connect = denied("tls.connect");
+  tls.createServer = denied("tls.createServer");
+  dgram.createSocket = denied("dgram.createSocket");
+  for (const method of ["bind", "connect", "send", "addMembership"]) dgram.Socket.prototype[method] = denied("dgram." + method);
+  for (const api of [dns, dns.promises]) {
+    for (const key of Object.keys(api)) if (typeof api[key] === "function" && key !== "Resolver") api[key] = denied("dns." + key);
+    if (api.Resolver) for (const key of Object.getOwnPropertyNames(api.Resolver.prototype)) {
+      if (key !== "constructor") api.Resolver.prototype[key] = denied("dns.Resolver." + key);
+    }
+  }
+  for (const mod of [http, https]) { mod.request = mod.get = mod.createServer = denied("http"); }
+  http2.connect = http2.createServer = http2.createSecureServer = denied("http2");
+  for (const key of ["kill", "dlopen", "binding", "_linkedBinding", "getBuiltinModule", "chdir", "setuid",
+    "setgid", "seteuid", "setegid", "setgroups", "initgroups", "loadEnvFile", "abort", "_debugProcess",
+    "openStdin", "setSourceMapsEnabled", "_kill"]) {
+    try { if (key in proc) proc[key] = denied("process." + key); } catch {}
+  }
+  try { if (proc.report) proc.report.writeReport = denied("process.report"); } catch {}
+  const processStub = Object.freeze({
+    platform: "linux",
+    version: proc.version,
+    versions: Object.freeze({ node: proc.versions.node }),
+    argv: Object.freeze([]),
+    env: Object.freeze({}),
+    stdin: Object.freeze({ fd: -1 }),
+    getuid: () => 0,
+    umask: () => 0o22,
+    get exitCode() { return undefined; },
+    set exitCode(value) {},
+  });
+  Object.defineProperty(globalThis, "process", { value: processStub, writable: false, configurable: false });
+}
+`;
+
+export const PYTHON_WORKER_SOURCE: string = String.raw`
 import fs from "node:fs";
 import os from "node:os";
 import net from "node:net";
@@ -28,6 +85,8 @@ import http from "node:http";
 import https from "node:https";
 import http2 from "node:http2";
 import { pathToFileURL } from "node:url";
+
+${HARDEN_REALM_SOURCE}
 
 const proc = process;
 const config = JSON.parse(proc.argv[proc.argv.length - 1]);
@@ -80,67 +139,52 @@ pyodide.runPython(config.prelude, { globals: namespace });
 const run = namespace.get("run");
 const install = namespace.get("install");
 run("def main():\n    return {}\n", "{}"); // warm the runner's own imports before the fence
-install();
+const bridgeTypes = JSON.parse(install());
 install.destroy();
+neuterTypes(pyodide._module, bridgeTypes);
 namespace.destroy();
 
+// Points tp_new of each listed type at NoneType's (which returns None), so the bridge's C types can
+// no longer be instantiated from Python. The PyTypeObject layout is located, not assumed: tp_flags
+// is the word equal to __flags__ that is followed, 11 words on, by tp_base == id(__base__), with
+// tp_weaklistoffset (+5) and tp_dictoffset (+15) agreeing too; tp_new is 18 words after tp_flags.
+function neuterTypes(module, info) {
+  const heap = () => module.HEAPU32;
+  const flagsOffset = (entry) => {
+    const [addr, flags, base, weaklist, dict] = entry;
+    for (let offset = 8; offset < 160; offset += 4) {
+      const at = (addr + offset) >>> 2;
+      const h = heap();
+      if (h[at] === flags >>> 0 && h[at + 11] === base >>> 0 && h[at + 5] === weaklist >>> 0 && h[at + 15] === dict >>> 0) return offset;
+    }
+    throw new Error("cannot locate tp_flags of type at " + addr);
+  };
+  const offset = flagsOffset(info.none);
+  const newSlot = (addr) => ((addr + offset) >>> 2) + 18;
+  const noneNew = heap()[newSlot(info.none[0])];
+  if (!noneNew) throw new Error("NoneType has no tp_new");
+  for (const entry of info.types) {
+    if (flagsOffset(entry) !== offset) throw new Error("unexpected type layout at " + entry[0]);
+    heap()[newSlot(entry[0])] = noneNew;
+  }
+}
+
 // --- 2. the JS realm ---------------------------------------------------------------------------
-const denied = (what) => function denied() {
-  const error = new Error(what + " is not allowed in the sandbox");
-  error.code = "ERR_ACCESS_DENIED";
-  throw error;
-};
-for (const name of ["fetch", "Request", "Response", "Headers", "FormData", "WebSocket", "EventSource",
-  "XMLHttpRequest", "require", "module", "exports", "__filename", "__dirname", "loadPyodide"]) {
-  try { delete globalThis[name]; } catch {}
-  if (name in globalThis) {
-    try { Object.defineProperty(globalThis, name, { value: undefined, writable: false, configurable: false }); } catch {}
-  }
-}
-net.Socket.prototype.connect = denied("net.Socket.connect");
-net.Server.prototype.listen = denied("net.Server.listen");
-net.connect = net.createConnection = denied("net.connect");
-net.createServer = denied("net.createServer");
-tls.connect = denied("tls.connect");
-tls.createServer = denied("tls.createServer");
-dgram.createSocket = denied("dgram.createSocket");
-for (const method of ["bind", "connect", "send", "addMembership"]) dgram.Socket.prototype[method] = denied("dgram." + method);
-for (const api of [dns, dns.promises]) {
-  for (const key of Object.keys(api)) if (typeof api[key] === "function" && key !== "Resolver") api[key] = denied("dns." + key);
-  if (api.Resolver) for (const key of Object.getOwnPropertyNames(api.Resolver.prototype)) {
-    if (key !== "constructor") api.Resolver.prototype[key] = denied("dns.Resolver." + key);
-  }
-}
-for (const mod of [http, https]) { mod.request = mod.get = mod.createServer = denied("http"); }
-http2.connect = http2.createServer = http2.createSecureServer = denied("http2");
-for (const key of ["kill", "dlopen", "binding", "_linkedBinding", "getBuiltinModule", "chdir", "setuid",
-  "setgid", "seteuid", "setegid", "setgroups", "initgroups", "loadEnvFile", "abort", "_debugProcess",
-  "openStdin", "setSourceMapsEnabled", "reallyExit", "_kill"]) {
-  try { if (key in proc) proc[key] = denied("process." + key); } catch {}
-}
-try { if (proc.report) proc.report.writeReport = denied("process.report"); } catch {}
-const processStub = Object.freeze({
-  platform: "linux",
-  version: proc.version,
-  versions: Object.freeze({ node: proc.versions.node }),
-  argv: Object.freeze([]),
-  env: Object.freeze({}),
-  stdin: Object.freeze({ fd: -1 }),
-  getuid: () => 0,
-  umask: () => 0o22,
-  get exitCode() { return undefined; },
-  set exitCode(value) {},
-});
-Object.defineProperty(globalThis, "process", { value: processStub, writable: false, configurable: false });
+hardenRealm(proc, { net, tls, dgram, dns, http, https, http2 });
 
 // --- 5. the snapshot ---------------------------------------------------------------------------
 const wasm = pyodide._module;
 run("def main():\n    return {}\n", "{}"); // and once more behind the fence
 const snapshot = wasm.HEAPU8.slice();
+// Memory above the snapshot was handed out by sbrk during the run and must read as zero again
+// (fresh sbrk memory is assumed zeroed). Emscripten's dlmalloc never trims, so the break after a
+// run is its high-water mark and nothing above it was written.
 const restore = () => {
+  const brk = wasm._sbrk(0) >>> 0;
   const heap = wasm.HEAPU8;
   heap.set(snapshot);
-  if (heap.length > snapshot.length) heap.fill(0, snapshot.length);
+  const dirtyEnd = Math.min(heap.length, Math.max(brk, snapshot.length));
+  if (dirtyEnd > snapshot.length) heap.fill(0, snapshot.length, dirtyEnd);
 };
 
 send({ type: "ready", coldStartMs: performance.now() - started, memoryBytes: wasm.HEAPU8.length });

@@ -67,7 +67,7 @@ interface Pending {
 }
 
 let pyodideDirCache: string | undefined;
-function pyodideDir(): string {
+export function pyodideDir(): string {
   pyodideDirCache ??= realpathSync(dirname(createRequire(import.meta.url).resolve("pyodide/package.json")));
   return pyodideDirCache;
 }
@@ -77,6 +77,21 @@ function permissionFlag(): string {
   return major > 22 || (major === 22 && minor >= 13) ? "--permission" : "--experimental-permission";
 }
 
+/**
+ * Node flags of a worker: the permission model with reads only under the pyodide package (no
+ * --allow-fs-write, --allow-child-process, --allow-worker, --allow-addons, --allow-wasi), no code
+ * generation from strings, and a V8 heap cap.
+ */
+export function workerNodeFlags(heapMb = 512): string[] {
+  return [
+    permissionFlag(),
+    `--allow-fs-read=${pyodideDir()}/`,
+    "--disallow-code-generation-from-strings",
+    `--max-old-space-size=${heapMb}`,
+    "--no-warnings",
+  ];
+}
+
 class Worker {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
@@ -84,6 +99,8 @@ class Worker {
   /** Size of the interpreter's wasm memory: at start-up, and now (it only grows). */
   baselineBytes = 0;
   memoryBytes = 0;
+  /** Set when the pool is closing: in-flight runs then fail with "closed", not "crashed". */
+  closing = false;
   private pending: Pending | undefined;
   private stderrTail = "";
   private nextId = 1;
@@ -98,16 +115,13 @@ class Worker {
     this.child = spawn(
       process.execPath,
       [
-        permissionFlag(),
-        `--allow-fs-read=${dir}/`,
-        "--disallow-code-generation-from-strings",
-        `--max-old-space-size=${options.workerHeapMb}`,
-        "--no-warnings",
+        ...workerNodeFlags(options.workerHeapMb),
         "--input-type=module",
         "-e",
         PYTHON_WORKER_SOURCE,
         JSON.stringify({ pyodideDir: dir, prelude: PYTHON_PRELUDE, maxOutputBytes: MAX_OUTPUT_BYTES }),
       ],
+      // An empty environment: nothing of the host's (database URLs, keys) reaches the worker.
       { stdio: ["ignore", "ignore", "pipe", "ipc"], env: {}, serialization: "json", windowsHide: true },
     );
     this.child.stderr?.setEncoding("utf8");
@@ -125,6 +139,7 @@ class Worker {
           clearTimeout(timer);
           this.memoryBytes = this.baselineBytes = Number(message.memoryBytes) || 0;
           this.state = "idle";
+          this.setRef(false);
           this.onReady(this, performance.now() - started);
           resolve();
           return;
@@ -151,6 +166,7 @@ class Worker {
 
   run(request: PyRunRequest, inputsJson: string): Promise<Record<string, unknown>> {
     this.state = "busy";
+    this.setRef(true);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -171,6 +187,21 @@ class Worker {
     });
   }
 
+  /** An idle worker does not keep the host process alive (a forgotten close() must not hang it). */
+  private setRef(ref: boolean): void {
+    const channel = this.child.channel as { ref?: () => void; unref?: () => void } | undefined | null;
+    const stderr = this.child.stderr as { ref?: () => void; unref?: () => void } | null;
+    if (ref) {
+      this.child.ref();
+      channel?.ref?.();
+      stderr?.ref?.();
+    } else {
+      this.child.unref();
+      channel?.unref?.();
+      stderr?.unref?.();
+    }
+  }
+
   kill(): void {
     if (this.state !== "dead") this.state = "dead";
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
@@ -183,6 +214,7 @@ class Worker {
     this.pending = undefined;
     clearTimeout(pending.timer);
     if (this.state === "busy") this.state = "idle";
+    this.setRef(false);
     if (typeof result.memoryBytes === "number") this.memoryBytes = result.memoryBytes;
     if (typeof result.fatal === "string") {
       // The interpreter died; the child exits by itself, and is replaced.
@@ -207,6 +239,7 @@ class Worker {
   }
 
   private crashError(): Error {
+    if (this.closing) return codeExecutionError("code sandbox is closed");
     if (/heap limit|out of memory|allocation failed/i.test(this.stderrTail)) return codeExecutionError(MEMORY_MESSAGE);
     return codeExecutionError(`python sandbox crashed: ${lastLines(this.stderrTail) || "no output"}`);
   }
@@ -274,6 +307,7 @@ export class PythonPool {
     const exits = [...this.workers].map(
       (worker) =>
         new Promise<void>((resolve) => {
+          worker.closing = true;
           if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
           worker.child.once("exit", () => resolve());
           worker.kill();
