@@ -75,7 +75,9 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     sweeper.unref();
     await new Promise<void>((resolve, reject) => {
       http.server.once("error", reject);
-      http.server.listen(config.port, config.host, () => resolve());
+      // Node's default backlog (511) overflows when thousands of clients connect at once (the bench's
+      // 2,000 streams): the kernel then resets connections that were never accepted.
+      http.server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
     });
     const address = http.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
