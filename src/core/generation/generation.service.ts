@@ -1,5 +1,6 @@
 // Chat, agent-chat and completion generations: validate before anything starts (real 4xx), persist the
 // conversation and message, then run the model as a task whose events any reader can follow.
+import crypto from "node:crypto";
 import type { Db } from "../../db/client.js";
 import type { Logger } from "pino";
 import type { Prisma } from "../../generated/prisma/client.js";
@@ -62,8 +63,10 @@ export const conversationNameOf = (query: string) => {
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
-/** A new chat turn, stored: the conversation (found or started) and the message waiting for its answer. */
+/** A new chat turn: the conversation (found or started) and the message waiting for its answer. */
 export type ChatTurn = {
+  /** Settles when both rows are written; the answer need not wait for it, only its saving does. */
+  stored: Promise<void>;
   conversationId: string;
   messageId: string;
   createdAt: Date;
@@ -97,12 +100,19 @@ export async function openChatTurn(
   const thread = conversation ? await threadOf(db, viewer, conversation.id, parentId) : { parentId: null, history: [] };
   const prompt = opts.prompt?.({ inputs, history: thread.history, query }) ?? [];
 
-  return db.$transaction(async (tx) => {
-    const now = new Date();
-    const conversationRow = conversation
-      ? await tx.conversation.update({ where: { id: conversation.id }, data: { updatedAt: now, dialogueCount: { increment: 1 } } })
-      : await tx.conversation.create({
+  // The ids are made here and the rows written in the background: the model request need not wait
+  // for the database (on embedded PGlite, those writes hold up this whole thread for a few ms).
+  const now = new Date();
+  const conversationRow = conversation ?? { id: crypto.randomUUID(), dialogueCount: 0 };
+  const messageId = crypto.randomUUID();
+  const stored = db
+    .$transaction(async (tx) => {
+      if (conversation) {
+        await tx.conversation.update({ where: { id: conversation.id }, data: { updatedAt: now, dialogueCount: { increment: 1 } } });
+      } else {
+        await tx.conversation.create({
           data: {
+            id: conversationRow.id,
             appId: viewer.app.id,
             mode: viewer.app.mode,
             name: conversationNameOf(query),
@@ -115,31 +125,36 @@ export async function openChatTurn(
             updatedAt: now,
           },
         });
-    const message = await tx.message.create({
-      data: {
-        appId: viewer.app.id,
-        conversationId: conversationRow.id,
-        parentMessageId: thread.parentId,
-        inputs: inputs as Prisma.InputJsonValue,
-        query,
-        message: prompt as unknown as Prisma.InputJsonValue,
-        fromEndUserId: viewer.endUser.id,
-        appMode: viewer.app.mode,
-        agentBased: viewer.app.mode === "agent-chat",
-        createdAt: now,
-      },
-    });
-    return {
-      conversationId: conversationRow.id,
-      messageId: message.id,
-      createdAt: message.createdAt,
-      query,
-      inputs,
-      history: thread.history,
-      dialogueCount: conversationRow.dialogueCount,
-      prompt,
-    };
-  });
+      }
+      await tx.message.create({
+        data: {
+          id: messageId,
+          appId: viewer.app.id,
+          conversationId: conversationRow.id,
+          parentMessageId: thread.parentId,
+          inputs: inputs as Prisma.InputJsonValue,
+          query,
+          message: prompt as unknown as Prisma.InputJsonValue,
+          fromEndUserId: viewer.endUser.id,
+          appMode: viewer.app.mode,
+          agentBased: viewer.app.mode === "agent-chat",
+          createdAt: now,
+        },
+      });
+    })
+    .then(() => undefined);
+  stored.catch(() => {}); // awaited (and reported) where the answer is saved
+  return {
+    stored,
+    conversationId: conversationRow.id,
+    messageId,
+    createdAt: now,
+    query,
+    inputs,
+    history: thread.history,
+    dialogueCount: conversationRow.dialogueCount + 1,
+    prompt,
+  };
 }
 
 /** POST /chat-messages for chat and agent-chat apps (chatflows run on the workflow engine). */
@@ -155,6 +170,7 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
   });
   return run(deps, viewer, {
     kind: "chat",
+    stored: turn.stored,
     envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: unix(turn.createdAt), mode: viewer.app.mode },
     config,
     messages: turn.prompt,
@@ -174,9 +190,14 @@ export async function startCompletion(
   const query = validated?.query ?? requireQuery(req.query, false);
   const inputs = validated?.inputs ?? validateInputs(userInputForm(viewer.app.mode, config, null), req.inputs ?? {});
   const messages = buildCompletionMessages({ prePrompt: config.pre_prompt, inputs, query });
-  // Completion messages live in a hidden conversation of their own, as in Dify.
-  const message = await deps.db.message.create({
+  // Completion messages live in a hidden conversation of their own, as in Dify; written in the
+  // background like a chat turn's.
+  const messageId = crypto.randomUUID();
+  const createdAt = new Date();
+  const stored = deps.db.message.create({
     data: {
+      id: messageId,
+      createdAt,
       app: { connect: { id: viewer.app.id } },
       conversation: {
         create: {
@@ -194,10 +215,12 @@ export async function startCompletion(
       fromEndUserId: viewer.endUser.id,
       appMode: "completion",
     },
-  });
+  }).then(() => undefined);
+  stored.catch(() => {});
   return run(deps, viewer, {
     kind: "completion",
-    envelope: { messageId: message.id, conversationId: null, createdAt: unix(message.createdAt), mode: "completion" },
+    stored,
+    envelope: { messageId, conversationId: null, createdAt: unix(createdAt), mode: "completion" },
     config,
     messages,
     moderationText: { inputs, query },
@@ -239,6 +262,8 @@ async function threadOf(db: Db, viewer: Viewer, conversationId: string, parentId
 
 type RunPlan = {
   kind: string;
+  /** The message's row being written; saving the answer waits for it. */
+  stored: Promise<void>;
   envelope: Omit<GenerationEnvelope, "taskId">;
   config: ModelConfig & { model: { name: string } };
   messages: ChatMessage[];
@@ -312,6 +337,14 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
   };
   if (!usage.totalTokens) usage = { ...usage, totalTokens: usage.promptTokens + usage.completionTokens };
   const latency = (performance.now() - started) / 1000;
+  try {
+    await plan.stored;
+  } catch (err) {
+    deps.log.error({ err, taskId: task.taskId }, "could not store the message");
+    const lost = new AppError("internal_server_error", 500, "Internal Server Error, please contact support.");
+    await task.emit({ ...envelope, type: "error", code: lost.code, message: lost.message, status: lost.status });
+    throw lost;
+  }
   await deps.db.message.update({
     where: { id: envelope.messageId },
     data: {

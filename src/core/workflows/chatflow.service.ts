@@ -73,6 +73,7 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
     introduction: features.opening_statement || null,
     modelId: null,
   });
+  await turn.stored; // the run refers to the message and its answer is saved on it
   const createdAt = Math.floor(turn.createdAt.getTime() / 1000);
   const started = await runWorkflow(deps, {
     viewer,
