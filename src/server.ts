@@ -68,7 +68,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const http = createHttpServer(rt);
     // Human input forms whose node timeout passed send their runs down the timeout branch.
     const sweeper = setInterval(() => {
-      resumeTimedOutForms({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox, fetch: rt.fetch }).catch((err) =>
+      resumeTimedOutForms(rt).catch((err) =>
         log.warn({ err }, "human input timeout sweep failed"),
       );
     }, 15_000);

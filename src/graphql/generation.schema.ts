@@ -4,7 +4,7 @@ import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 import { appErrorValue, type AppErrorValue } from "./common.schema.js";
 import { MessageRef } from "./conversation.schema.js";
-import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES, workflowDeps } from "./workflow.schema.js";
+import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES } from "./workflow.schema.js";
 import { startChatflow } from "../core/workflows/chatflow.service.js";
 import { messageItem } from "../core/messages/message.service.js";
 import { AppError } from "../core/errors.js";
@@ -23,7 +23,6 @@ import type { Viewer } from "../core/auth/passport.service.js";
 
 type SeqEvent = GenerationEvent & { seq: number };
 
-const deps = (ctx: GraphQLContext) => ({ db: ctx.rt.db, models: ctx.rt.models, tasks: ctx.rt.tasks, log: ctx.rt.log });
 
 const GenerationEventInterface = builder.interfaceRef<SeqEvent>("GenerationEvent").implement({
   description: "One event of a generation task, in order.",
@@ -153,7 +152,7 @@ builder.subscriptionField("chatMessage", (t) =>
     subscribe: (_root, { input }, ctx) =>
       streamOf(ctx, (viewer) => {
         const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId };
-        return viewer.app.mode === "advanced-chat" ? startChatflow(workflowDeps(ctx), viewer, request) : startChat(deps(ctx), viewer, request);
+        return viewer.app.mode === "advanced-chat" ? startChatflow(ctx.rt, viewer, request) : startChat(ctx.rt, viewer, request);
       }),
     resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
   }),
@@ -165,7 +164,7 @@ builder.subscriptionField("completionMessage", (t) =>
     description: "Run a completion app and stream the answer.",
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamOf(ctx, (viewer) => startCompletion(deps(ctx), viewer, { query: input.query, inputs: input.inputs ?? {} })),
+      streamOf(ctx, (viewer) => startCompletion(ctx.rt, viewer, { query: input.query, inputs: input.inputs ?? {} })),
     resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
   }),
 );
@@ -214,8 +213,8 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const viewer = await ctx.viewer();
       const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId };
-      if (viewer.app.mode !== "advanced-chat") return (await startChat(deps(ctx), viewer, request)).result;
-      const started = await startChatflow(workflowDeps(ctx), viewer, request);
+      if (viewer.app.mode !== "advanced-chat") return (await startChat(ctx.rt, viewer, request)).result;
+      const started = await startChatflow(ctx.rt, viewer, request);
       const outcome = await started.result;
       return {
         taskId: started.taskId,
@@ -233,14 +232,14 @@ builder.mutationFields((t) => ({
     errors: {},
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      (await startCompletion(deps(ctx), await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} })).result,
+      (await startCompletion(ctx.rt, await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} })).result,
   }),
   moreLikeThis: t.field({
     type: GenerationResultRef,
     description: "Another answer to a completion message's inputs (when the app enables it).",
     errors: {},
     args: { messageId: t.arg.id({ required: true }) },
-    resolve: async (_root, { messageId }, ctx) => (await startMoreLikeThis(deps(ctx), await ctx.viewer(), String(messageId))).result,
+    resolve: async (_root, { messageId }, ctx) => (await startMoreLikeThis(ctx.rt, await ctx.viewer(), String(messageId))).result,
   }),
   stopGeneration: t.boolean({
     description: "Stop a generation you started. False when there was nothing of yours to stop.",
@@ -258,6 +257,6 @@ builder.queryField("suggestedQuestions", (t) =>
     description: "Follow-up questions the model suggests after a message (chat apps that enable it).",
     errors: { directResult: false },
     args: { messageId: t.arg.id({ required: true }) },
-    resolve: async (_root, { messageId }, ctx) => suggestedQuestions(deps(ctx), await ctx.viewer(), String(messageId)),
+    resolve: async (_root, { messageId }, ctx) => suggestedQuestions(ctx.rt, await ctx.viewer(), String(messageId)),
   }),
 );

@@ -1,7 +1,6 @@
 // Workflow and chatflow runs over GraphQL: one type per event kind (with typed outputs for the node
 // kinds we know and JSON for the rest), runs and their node executions, human input forms.
 import { builder } from "./builder.js";
-import type { GraphQLContext } from "./context.js";
 import { appErrorValue, type AppErrorValue } from "./common.schema.js";
 import { AppError } from "../core/errors.js";
 import type { WorkflowEvent } from "../core/workflows/events.js";
@@ -13,15 +12,6 @@ import type { LoggedEvent } from "../events/task-store.js";
 
 type Seq<E> = E & { seq: number };
 type Of<K extends WorkflowEvent["type"]> = Seq<Extract<WorkflowEvent, { type: K }>>;
-
-export const workflowDeps = (ctx: GraphQLContext) => ({
-  db: ctx.rt.db,
-  models: ctx.rt.models,
-  tasks: ctx.rt.tasks,
-  log: ctx.rt.log,
-  sandbox: ctx.rt.sandbox,
-  fetch: ctx.rt.fetch,
-});
 
 const WorkflowEventInterface = builder.interfaceRef<Seq<WorkflowEvent>>("WorkflowEvent").implement({
   description: "One event of a workflow or chatflow run, in order.",
@@ -235,7 +225,7 @@ builder.subscriptionFields((t) => ({
     args: { input: t.arg({ type: WorkflowRunInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
       streamEvents(async () => {
-        const started = await startWorkflowRun(workflowDeps(ctx), await ctx.viewer(), { inputs: input.inputs ?? {} });
+        const started = await startWorkflowRun(ctx.rt, await ctx.viewer(), { inputs: input.inputs ?? {} });
         return (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal);
       }),
     resolve: (e) => e as AppError,
@@ -331,7 +321,7 @@ builder.mutationFields((t) => ({
     description: "Answer a form: the paused run resumes along the chosen action.",
     errors: { directResult: false },
     args: { token: t.arg.string({ required: true }), action: t.arg.string({ required: true }), inputs: t.arg({ type: "JSON" }) },
-    resolve: async (_root, { token, action, inputs }, ctx) => (await submitHumanInput(workflowDeps(ctx), token, { action, inputs: inputs ?? {} }), true),
+    resolve: async (_root, { token, action, inputs }, ctx) => (await submitHumanInput(ctx.rt, token, { action, inputs: inputs ?? {} }), true),
   }),
   stopWorkflowRun: t.boolean({
     description: "Stop a run you started (by its task id). False when there was nothing of yours to stop.",

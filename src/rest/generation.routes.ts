@@ -11,12 +11,11 @@ import { openTaskEvents, parseCursor } from "../core/generation/resume.js";
 import { suggestedQuestions } from "../core/generation/suggestions.service.js";
 import { requireChatApp, requireCompletionApp } from "../core/apps/modes.js";
 import { invalidParam } from "../core/errors.js";
-import type { Runtime } from "../runtime.js";
 import type { RestResult, RouteContext } from "./http.js";
 import type { Router } from "./router.js";
 import { writeSse } from "./sse.js";
 import { startChatflow } from "../core/workflows/chatflow.service.js";
-import { renderWorkflowEvent, workflowDeps } from "./workflow.routes.js";
+import { renderWorkflowEvent } from "./workflow.routes.js";
 
 /** Dify's web ("simple") rendering of a generation event. */
 export function renderGenerationEvent(e: GenerationEvent): object {
@@ -87,7 +86,6 @@ async function respond(ctx: RouteContext, mode: "blocking" | "streaming", starte
   return { written: true };
 }
 
-const deps = (rt: Runtime) => ({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log });
 
 async function resume(ctx: RouteContext): Promise<RestResult> {
   const viewer = await ctx.viewer();
@@ -104,7 +102,7 @@ export function registerGenerationRoutes(router: Router) {
     const mode = responseMode(body.response_mode);
     const request = { query: body.query, inputs: body.inputs, conversationId: body.conversation_id, parentMessageId: body.parent_message_id };
     if (viewer.app.mode === "advanced-chat") {
-      const started = await startChatflow(workflowDeps(ctx.rt), viewer, request);
+      const started = await startChatflow(ctx.rt, viewer, request);
       if (mode === "streaming") {
         await writeSse(ctx.req, ctx.res, (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal), renderWorkflowEvent);
         return { written: true };
@@ -125,20 +123,20 @@ export function registerGenerationRoutes(router: Router) {
         },
       };
     }
-    return respond(ctx, mode, await startChat(deps(ctx.rt), viewer, request));
+    return respond(ctx, mode, await startChat(ctx.rt, viewer, request));
   });
 
   router.on("POST", "/completion-messages", async (ctx) => {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
     const mode = responseMode(body.response_mode);
-    return respond(ctx, mode, await startCompletion(deps(ctx.rt), viewer, { query: body.query, inputs: body.inputs }));
+    return respond(ctx, mode, await startCompletion(ctx.rt, viewer, { query: body.query, inputs: body.inputs }));
   });
 
   router.on("GET", "/messages/:message_id/more-like-this", async (ctx) => {
     const viewer = await ctx.viewer();
     const mode = responseMode(ctx.query.get("response_mode"), true);
-    return respond(ctx, mode, await startMoreLikeThis(deps(ctx.rt), viewer, ctx.params.message_id));
+    return respond(ctx, mode, await startMoreLikeThis(ctx.rt, viewer, ctx.params.message_id));
   });
 
   // Stop: owner-checked; like Dify, the answer is the same whether or not anything was stopped.
@@ -156,7 +154,7 @@ export function registerGenerationRoutes(router: Router) {
   });
 
   router.on("GET", "/messages/:message_id/suggested-questions", async (ctx) => {
-    const data = await suggestedQuestions(deps(ctx.rt), await ctx.viewer(), ctx.params.message_id);
+    const data = await suggestedQuestions(ctx.rt, await ctx.viewer(), ctx.params.message_id);
     return { status: 200, body: { data } };
   });
 

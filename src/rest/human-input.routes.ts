@@ -4,7 +4,6 @@ import { formView } from "../core/workflows/human-input.service.js";
 import { submitHumanInput } from "../core/workflows/resume-run.service.js";
 import { FormRateLimiter } from "../core/workflows/form-rate-limit.js";
 import type { Router } from "./router.js";
-import { workflowDeps } from "./workflow.routes.js";
 
 /** CF-Connecting-IP, then the first X-Forwarded-For, then the peer, as Dify picks it. */
 function clientIp(req: IncomingMessage): string {
@@ -26,7 +25,7 @@ export function registerHumanInputRoutes(router: Router) {
   router.on("POST", "/form/human_input/:form_token", async (ctx) => {
     const body = await ctx.json(); // validated before the limiter counts, as in Dify
     limiter.check(clientIp(ctx.req), "post");
-    await submitHumanInput(workflowDeps(ctx.rt), ctx.params.form_token, body);
+    await submitHumanInput(ctx.rt, ctx.params.form_token, body);
     return { status: 200, body: {} };
   });
 }

@@ -3,7 +3,6 @@
 import type { WorkflowEvent } from "../core/workflows/events.js";
 import { startWorkflowRun } from "../core/workflows/run.service.js";
 import { requireWorkflowApp } from "../core/apps/modes.js";
-import type { Runtime } from "../runtime.js";
 import type { Router } from "./router.js";
 import { writeSse } from "./sse.js";
 import { openRunEvents } from "../core/workflows/run-events.service.js";
@@ -158,13 +157,12 @@ export function renderWorkflowEvent(e: WorkflowEvent): object {
   }
 }
 
-export const workflowDeps = (rt: Runtime) => ({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox, fetch: rt.fetch });
 
 export function registerWorkflowRoutes(router: Router) {
   router.on("POST", "/workflows/run", async (ctx) => {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
-    const started = await startWorkflowRun(workflowDeps(ctx.rt), viewer, { inputs: body.inputs });
+    const started = await startWorkflowRun(ctx.rt, viewer, { inputs: body.inputs });
     await writeSse(ctx.req, ctx.res, (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal), renderWorkflowEvent);
     return { written: true };
   });

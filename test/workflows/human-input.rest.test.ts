@@ -99,8 +99,7 @@ describe.each(taskBackends)("human input on %s", (_name, backend, taskEnv) => {
     expect(expired.status).toBe(412);
     expect((await expired.json()).code).toBe("human_input_form_expired");
     const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
-    const rt = s.rt;
-    expect(await resumeTimedOutForms({ db: rt.db, models: rt.models, tasks: rt.tasks, log: rt.log, sandbox: rt.sandbox, fetch: rt.fetch })).toBeGreaterThanOrEqual(1);
+    expect(await resumeTimedOutForms(s.rt)).toBeGreaterThanOrEqual(1);
     const resumed = (await waiting).events;
     expect(resumed.map((e) => e.event)).toContain("human_input_form_timeout");
     expect(resumed.at(-1)).toMatchObject({ event: "workflow_finished", data: { outputs: { decision: "__timeout" } } });

@@ -1,7 +1,6 @@
 // Resuming a paused run, on whichever instance the form's answer (or its timeout) arrives: the state
 // comes from the database, the events go to the task log the pause opened, so readers that waited
 // there (on any instance) see the run go on.
-import type { Db } from "../../db/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { finishTurn } from "./chatflow.service.js";
 import type { EngineState } from "./engine.js";
@@ -60,7 +59,7 @@ export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Res
 }
 
 /** The forms whose node timeout passed: mark them and send their runs down the timeout branch. */
-export async function resumeTimedOutForms(deps: WorkflowDeps & { db: Db }): Promise<number> {
+export async function resumeTimedOutForms(deps: WorkflowDeps): Promise<number> {
   const { timedOutForms, markTimedOut } = await import("./human-input.service.js");
   let resumed = 0;
   for (const form of await timedOutForms(deps.db)) {
