@@ -137,16 +137,29 @@ export async function workflowBench() {
     }
     const perNodeMs = (median(chainTimes) - median(emptyTimes)) / CHAIN;
 
-    // (b) time to first event under 60 concurrent runs of start → llm → end.
-    await run(base, passports.llm, { id: "w0" });
-    const results = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => run(base, passports.llm, { id: `w${i + 1}` })));
-    const failed = results.filter((r, i) => r.last?.data?.status !== "succeeded" || r.last.data.outputs.text !== Array.from({ length: 5 }, (_, k) => `w${i + 1}:${k}`).join(" ")).length;
+    // (b) time to first event under 60 concurrent runs of start → llm → end. The first batch meets a
+    // cold server (JIT, Prisma's query compiler); it is reported apart, and the figure is the warm one.
+    const expected = (id) => Array.from({ length: 5 }, (_, k) => `${id}:${k}`).join(" ");
+    const batch = async (round) => {
+      const ids = Array.from({ length: CONCURRENT }, (_, i) => `w${round * 1000 + i + 1}`);
+      const results = await Promise.all(ids.map((id) => run(base, passports.llm, { id })));
+      const failed = results.filter((r, i) => r.last?.data?.status !== "succeeded" || r.last.data.outputs.text !== expected(ids[i])).length;
+      return { results, failed };
+    };
+    const cold = await batch(0);
+    await batch(1);
+    const warm = [await batch(2), await batch(3), await batch(4)];
+    const failed = cold.failed + warm.reduce((n, b) => n + b.failed, 0);
+    const results = warm.flatMap((b) => b.results);
     const firsts = results.map((r) => r.first).sort((a, b) => a - b);
     const totals = results.map((r) => r.total).sort((a, b) => a - b);
+    const coldFirsts = cold.results.map((r) => r.first).sort((a, b) => a - b);
     return {
       chain: { nodes: CHAIN, runs: RUNS, chainMedianMs: +median(chainTimes).toFixed(2), emptyMedianMs: +median(emptyTimes).toFixed(2), perNodeMs: +perNodeMs.toFixed(3), target: TARGETS.perNodeMs, pass: perNodeMs < TARGETS.perNodeMs },
       concurrent: {
         runs: CONCURRENT,
+        batches: { cold: 1, warmup: 1, measured: warm.length },
+        coldTtfeP99Ms: +pct(coldFirsts, 99).toFixed(1),
         failed,
         ttfeP50Ms: +pct(firsts, 50).toFixed(1),
         ttfeP99Ms: +pct(firsts, 99).toFixed(1),
@@ -166,8 +179,8 @@ export function printWorkflowBench(w) {
   console.log(`\nWorkflow engine (embedded PGlite, server and model in their own processes)`);
   console.log(`  ${w.chain.nodes}-node template chain: median ${w.chain.chainMedianMs} ms vs start→end ${w.chain.emptyMedianMs} ms over ${w.chain.runs} runs`);
   console.log(`  engine overhead per node          ${w.chain.perNodeMs} ms   target < ${w.chain.target} ms  ${mark(w.chain.pass)}`);
-  console.log(`  ${w.concurrent.runs} concurrent start→llm→end runs, instant model: ${w.concurrent.failed} failed`);
-  console.log(`  time to first event p50 ${w.concurrent.ttfeP50Ms} ms, p99 ${w.concurrent.ttfeP99Ms} ms   target p99 < ${w.concurrent.target} ms  ${mark(w.concurrent.pass)}   (whole run p99 ${w.concurrent.totalP99Ms} ms)`);
+  console.log(`  ${w.concurrent.runs} concurrent start→llm→end runs, instant model, 5 batches (1 cold, 1 warm-up, 3 measured): ${w.concurrent.failed} failed`);
+  console.log(`  time to first event p50 ${w.concurrent.ttfeP50Ms} ms, p99 ${w.concurrent.ttfeP99Ms} ms   target p99 < ${w.concurrent.target} ms  ${mark(w.concurrent.pass)}   (whole run p99 ${w.concurrent.totalP99Ms} ms; cold first batch p99 ${w.concurrent.coldTtfeP99Ms} ms)`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
