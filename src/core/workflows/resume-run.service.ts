@@ -45,7 +45,7 @@ export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Res
         ? finishTurn(deps, app.id, run.messageId, run.conversationId, run.workflow.conversationVariables)
         : undefined,
   };
-  const graph = WorkflowGraph.fromDsl(run.graph);
+  const graph = WorkflowGraph.fromDsl(run.workflow.graph);
   await deps.tasks.start<WorkflowEvent>(
     { appId: app.id, endUserId: endUser.id, kind: plan.envelope.mode },
     async (task) => {

@@ -94,7 +94,8 @@ export async function runWorkflow(deps: WorkflowDeps, plan: RunPlan): Promise<St
         workflowId: workflow.id,
         type: plan.envelope.mode === "workflow" ? "workflow" : "chat",
         version: workflow.version,
-        graph: workflow.graph as Prisma.InputJsonValue,
+        // The run points at its workflow, whose rows never change: no copy of the graph per run.
+        graph: {},
         inputs: plan.inputs as Prisma.InputJsonValue,
         status: "running",
         conversationId: plan.envelope.conversationId,
