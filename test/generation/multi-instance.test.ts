@@ -96,4 +96,31 @@ describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE
       expect(events.at(-1)).toMatchObject({ event: "workflow_finished", data: { status: "succeeded", outputs: { decision: "yes", reason: "ergonomics" } } });
     }
   });
+
+  it("GraphQL runEvents on B follows a run paused on A through its resumption", async () => {
+    const app = await a.importApp("workflows/workflow-approval-form.yml");
+    const token = await a.passport(app.code);
+    const paused = await readSse(
+      await a.api("/workflows/run", { method: "POST", passport: token, headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: { request: "a lamp" } }) }),
+    );
+    const runId = paused.events[0].workflow_run_id;
+    const formToken = paused.events.find((e) => e.event === "human_input_required").data.form_token;
+    const following = fetch(`${b.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: `subscription($id: ID!) { runEvents(runId: $id) { __typename ... on WorkflowStarted { reason } ... on WorkflowFinished { status outputs } } }`,
+        variables: { id: runId },
+      }),
+    }).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 150));
+    const submit = await a.graphql(
+      `mutation($t: String!) { submitHumanInput(token: $t, action: "no", inputs: { reason: "r", note: "n" }) { __typename } }`,
+      { t: formToken },
+    );
+    expect(submit.data.submitHumanInput.__typename).toBe("MutationSubmitHumanInputSuccess");
+    const events = (await following).split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)).data?.runEvents).filter(Boolean);
+    expect(events[0]).toEqual({ __typename: "WorkflowStarted", reason: "resumption" });
+    expect(events.at(-1)).toEqual({ __typename: "WorkflowFinished", status: "succeeded", outputs: { decision: "no" } });
+  });
 });

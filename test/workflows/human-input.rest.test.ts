@@ -117,3 +117,47 @@ describe.each(taskBackends)("human input on %s", (_name, backend, taskEnv) => {
     expect((await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip, ...json({ inputs: {}, action: "x" }) })).status).toBe(404);
   });
 });
+
+describe("a chatflow that waits for a person", () => {
+  it("resumes into an LLM that remembers the conversation's earlier turns", async () => {
+    const { startFakeOpenAI } = await import("../support/fake-openai.js");
+    const fake = await startFakeOpenAI({ reply: (body) => `answer to ${body.messages.at(-1).content}` });
+    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+    try {
+      const app = await s.importApp("workflows/chatflow-confirm-then-answer.yml");
+      const passport = await s.passport(app.code);
+      const turn = async (query: string, conversationId?: string) => {
+        const res = await s.api("/chat-messages", {
+          method: "POST",
+          passport,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query, inputs: {}, conversation_id: conversationId ?? "", response_mode: "streaming" }),
+        });
+        const paused = (await readSse(res)).events;
+        expect(paused.at(-1).event).toBe("workflow_paused");
+        const message = await s.rt.db.message.findUniqueOrThrow({ where: { id: paused[0].message_id } });
+        expect(message.status).toBe("paused");
+        const runId = paused[0].data.id;
+        const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
+        await new Promise((r) => setTimeout(r, 50));
+        const token = paused.find((e: any) => e.event === "human_input_required").data.form_token;
+        await s.api(`/form/human_input/${token}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: {}, action: "go" }) });
+        const resumed = (await waiting).events;
+        expect(resumed.map((e: any) => e.event).slice(-2)).toEqual(["message_end", "workflow_finished"]);
+        return { conversationId: paused[0].conversation_id as string, messageId: paused[0].message_id as string };
+      };
+      const first = await turn("first question");
+      expect((await s.rt.db.message.findUniqueOrThrow({ where: { id: first.messageId } })).answer).toBe("answer to first question");
+      await turn("second question", first.conversationId);
+      expect(fake.requests.at(-1)!.body.messages).toEqual([
+        { role: "system", content: "You are brief." },
+        { role: "user", content: "first question" },
+        { role: "assistant", content: "answer to first question" },
+        { role: "user", content: "second question" },
+      ]);
+    } finally {
+      await s.close();
+      await fake.close();
+    }
+  });
+});

@@ -240,7 +240,7 @@ export async function startMoreLikeThis(deps: GenerationDeps, viewer: Viewer, me
 }
 
 /** The conversation's thread up to the parent message (default: its latest), oldest first. */
-async function threadOf(db: Db, viewer: Viewer, conversationId: string, parentId: string | null) {
+export async function threadOf(db: Db, viewer: Viewer, conversationId: string, parentId: string | null) {
   const rows = await db.message.findMany({
     where: { conversationId, ...ownMessages(viewer) },
     orderBy: { createdAt: "desc" },

@@ -3,6 +3,7 @@
 // there (on any instance) see the run go on.
 import type { Viewer } from "../auth/passport.service.js";
 import { finishTurn } from "./chatflow.service.js";
+import { threadOf } from "../generation/generation.service.js";
 import type { EngineState } from "./engine.js";
 import { WorkflowGraph } from "./graph.js";
 import { execute, type Resumption, type RunPlan, type WorkflowDeps } from "./run.service.js";
@@ -28,11 +29,14 @@ export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Res
   const state = pause.state as unknown as EngineState;
   const chatflow = run.type === "chat";
   const message = chatflow && run.messageId ? await db.message.findUnique({ where: { id: run.messageId } }) : null;
+  // A chatflow's LLM memory after the pause: the thread before the message being answered.
+  const history = message?.parentMessageId ? (await threadOf(db, viewer, message.conversationId, message.parentMessageId)).history : [];
   const plan: RunPlan = {
     viewer,
     workflow: run.workflow,
     inputs: run.inputs as Record<string, unknown>,
     sys: (state.pool.sys ?? {}) as Record<string, unknown>,
+    history,
     envelope: {
       workflowId: run.workflowId,
       mode: chatflow ? "advanced-chat" : "workflow",
