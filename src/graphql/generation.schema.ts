@@ -151,7 +151,7 @@ builder.subscriptionField("chatMessage", (t) =>
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
       streamOf(ctx, (viewer) => {
-        const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId };
+        const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId, files: input.files ?? undefined };
         return viewer.app.mode === "advanced-chat" ? startChatflow(ctx.rt, viewer, request) : startChat(ctx.rt, viewer, request);
       }),
     resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
@@ -212,7 +212,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const viewer = await ctx.viewer();
-      const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId };
+      const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId, files: input.files ?? undefined };
       if (viewer.app.mode !== "advanced-chat") return (await startChat(ctx.rt, viewer, request)).result;
       const started = await startChatflow(ctx.rt, viewer, request);
       const outcome = await started.result;

@@ -225,7 +225,7 @@ builder.subscriptionFields((t) => ({
     args: { input: t.arg({ type: WorkflowRunInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
       streamEvents(async () => {
-        const started = await startWorkflowRun(ctx.rt, await ctx.viewer(), { inputs: input.inputs ?? {} });
+        const started = await startWorkflowRun(ctx.rt, await ctx.viewer(), { inputs: input.inputs ?? {}, files: input.files ?? undefined });
         return (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal);
       }),
     resolve: (e) => e as AppError,

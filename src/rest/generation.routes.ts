@@ -100,7 +100,7 @@ export function registerGenerationRoutes(router: Router) {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
     const mode = responseMode(body.response_mode);
-    const request = { query: body.query, inputs: body.inputs, conversationId: body.conversation_id, parentMessageId: body.parent_message_id };
+    const request = { query: body.query, inputs: body.inputs, conversationId: body.conversation_id, parentMessageId: body.parent_message_id, files: body.files };
     if (viewer.app.mode === "advanced-chat") {
       const started = await startChatflow(ctx.rt, viewer, request);
       if (mode === "streaming") {

@@ -162,7 +162,7 @@ export function registerWorkflowRoutes(router: Router) {
   router.on("POST", "/workflows/run", async (ctx) => {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
-    const started = await startWorkflowRun(ctx.rt, viewer, { inputs: body.inputs });
+    const started = await startWorkflowRun(ctx.rt, viewer, { inputs: body.inputs, files: body.files });
     await writeSse(ctx.req, ctx.res, (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal), renderWorkflowEvent);
     return { written: true };
   });

@@ -4,7 +4,7 @@ import crypto from "node:crypto";
 import type { Db } from "../../db/client.js";
 import type { Logger } from "pino";
 import type { Prisma } from "../../generated/prisma/client.js";
-import type { ChatMessage, ModelProvider, Usage } from "../../providers/model/types.js";
+import { messageText, type ChatMessage, type ModelProvider, type Usage } from "../../providers/model/types.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp, requireCompletionApp } from "../apps/modes.js";
@@ -12,13 +12,14 @@ import { ownConversations, ownMessages, optionalUuid } from "../conversations/sc
 import { AppError, appUnavailable, invalidParam, notFound } from "../errors.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
 import { validateInputs } from "./inputs.js";
+import { resolveFileInputs } from "../files/file-refs.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages, estimateTokens, type HistoryTurn } from "./prompt.js";
 import type { TaskContext, TaskRunner } from "./task-runner.js";
 
 export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger };
 
-export type ChatRequest = { query?: unknown; inputs?: unknown; conversationId?: unknown; parentMessageId?: unknown };
+export type ChatRequest = { query?: unknown; inputs?: unknown; conversationId?: unknown; parentMessageId?: unknown; files?: unknown };
 export type CompletionRequest = { query?: unknown; inputs?: unknown };
 
 /** What a finished generation leaves behind; a failed one rejects with its AppError. */
@@ -96,7 +97,7 @@ export async function openChatTurn(
     : null;
   if (conversationId && !conversation) throw notFound("Conversation Not Exists.");
   // An existing conversation keeps the inputs it started with, as in Dify.
-  const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : validateInputs(opts.form, req.inputs ?? {});
+  const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : resolveFileInputs(opts.form, validateInputs(opts.form, req.inputs ?? {}));
   const thread = conversation ? await threadOf(db, viewer, conversation.id, parentId) : { parentId: null, history: [] };
   const prompt = opts.prompt?.({ inputs, history: thread.history, query }) ?? [];
 
@@ -331,7 +332,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
     }
   }
   usage ??= {
-    promptTokens: estimateTokens(plan.messages.map((m) => m.content).join("\n")),
+    promptTokens: estimateTokens(plan.messages.map((m) => messageText(m.content)).join("\n")),
     completionTokens: estimateTokens(answer),
     totalTokens: 0,
   };

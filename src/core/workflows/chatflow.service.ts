@@ -5,6 +5,7 @@ import type { Viewer } from "../auth/passport.service.js";
 import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp } from "../apps/modes.js";
 import { AppError } from "../errors.js";
+import { parseFiles } from "../files/file-refs.js";
 import { estimateTokens } from "../generation/prompt.js";
 import { openChatTurn, difyUsage, type ChatRequest } from "../generation/generation.service.js";
 import type { RunOutcome } from "./engine.js";
@@ -67,6 +68,7 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
   requireChatApp(viewer.app);
   if (viewer.app.mode !== "advanced-chat") throw new AppError("app_unavailable", 400, "Only chatflow apps run on the workflow engine.");
   const workflow = await publishedWorkflow(deps, viewer);
+  const files = parseFiles(req.files);
   const features = (workflow.features ?? {}) as { opening_statement?: string };
   const turn = await openChatTurn(deps.db, viewer, req, {
     form: userInputForm("advanced-chat", null, workflow.graph),
@@ -79,7 +81,7 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
     viewer,
     workflow,
     inputs: turn.inputs,
-    sys: { query: turn.query, files: [], conversation_id: turn.conversationId, dialogue_count: turn.dialogueCount },
+    sys: { query: turn.query, files, conversation_id: turn.conversationId, dialogue_count: turn.dialogueCount },
     conversationVariables: await conversationVariables(deps, turn.conversationId, workflow.conversationVariables),
     history: turn.history,
     envelope: { workflowId: workflow.id, mode: "advanced-chat", conversationId: turn.conversationId, messageId: turn.messageId, createdAt },

@@ -8,6 +8,7 @@ import { userInputForm } from "../apps/dsl.js";
 import { requireWorkflowApp } from "../apps/modes.js";
 import { appUnavailable, AppError } from "../errors.js";
 import { validateInputs } from "../generation/inputs.js";
+import { parseFiles, resolveFileInputs } from "../files/file-refs.js";
 import type { GenerationDeps } from "../generation/generation.service.js";
 import type { HistoryTurn } from "../generation/prompt.js";
 import type { TaskContext } from "../generation/task-runner.js";
@@ -63,15 +64,16 @@ export type RunPlan = {
 };
 
 /** POST /workflows/run. */
-export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: { inputs?: unknown }): Promise<StartedRun> {
+export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: { inputs?: unknown; files?: unknown }): Promise<StartedRun> {
   requireWorkflowApp(viewer.app);
   const workflow = await publishedWorkflow(deps, viewer);
-  const inputs = validateInputs(userInputForm("workflow", null, workflow.graph), req.inputs ?? {});
+  const form = userInputForm("workflow", null, workflow.graph);
+  const inputs = resolveFileInputs(form, validateInputs(form, req.inputs ?? {}));
   return runWorkflow(deps, {
     viewer,
     workflow,
     inputs,
-    sys: { files: [] },
+    sys: { files: parseFiles(req.files) },
     envelope: { workflowId: workflow.id, mode: "workflow", conversationId: null, messageId: null, createdAt: unix(new Date()) },
   });
 }

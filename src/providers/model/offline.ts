@@ -1,6 +1,6 @@
 // The zero-config default: no model at all. It answers from the prompt, and says so plainly, so the
 // demo app works with nothing configured and nobody mistakes its answer for a model's.
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent, Usage } from "./types.js";
+import { messageText, type ChatMessage, type ModelProvider, type ModelRequest, type ModelStreamEvent, type Usage } from "./types.js";
 
 export const OFFLINE_NOTICE = "[offline model — set OPENAI_BASE_URL to use a real one]";
 
@@ -38,7 +38,8 @@ export class OfflineProvider implements ModelProvider {
 
 /** The offline answer: the notice, then the last user message echoed back. */
 export function offlineAnswer(messages: ChatMessage[]): string {
-  const last = messages.findLast((m) => m.role === "user")?.content.trim() ?? "";
+  const user = messages.findLast((m) => m.role === "user");
+  const last = user ? messageText(user.content).trim() : "";
   return last === "" ? `${OFFLINE_NOTICE} You said nothing.` : `${OFFLINE_NOTICE} You said: ${last}`;
 }
 
@@ -51,7 +52,7 @@ function splitWords(text: string): string[] {
 
 /** About four characters a token: the prompt's total characters, and the answer's. */
 export function estimateUsage(messages: ChatMessage[], answer: string): Usage {
-  const promptChars = messages.reduce((sum, m) => sum + (typeof m.content === "string" ? m.content.length : 0), 0);
+  const promptChars = messages.reduce((sum, m) => sum + messageText(m.content).length, 0);
   const promptTokens = Math.ceil(promptChars / 4);
   const completionTokens = Math.ceil(answer.length / 4);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };

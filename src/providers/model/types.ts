@@ -2,7 +2,14 @@
 // backend appgraph talks to (OpenAI, vLLM, Ollama, llama.cpp) speaks OpenAI's wire format.
 
 export type ChatRole = "system" | "user" | "assistant";
-export type ChatMessage = { role: ChatRole; content: string };
+/** OpenAI's content parts: text, and images by URL for models that see (an LLM node's vision files). */
+export type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string; detail?: "low" | "high" | "auto" } };
+
+export type ChatMessage = { role: ChatRole; content: string | ContentPart[] };
+
+/** The text of a message, its image parts left out. */
+export const messageText = (content: ChatMessage["content"]): string =>
+  typeof content === "string" ? content : content.map((p) => (p.type === "text" ? p.text : "")).join("");
 
 /** Dify's `completion_params`: temperature, top_p, max_tokens, stop, presence_penalty, frequency_penalty. */
 export type CompletionParams = Record<string, unknown>;

@@ -2,7 +2,8 @@
 // message says so), chatflow memory (a window of the conversation), streamed when an answer or end
 // node shows its text directly.
 import nunjucks from "nunjucks";
-import type { ChatMessage, ChatRole, ModelProvider } from "../../../providers/model/types.js";
+import { messageText, type ChatMessage, type ChatRole, type ContentPart, type ModelProvider } from "../../../providers/model/types.js";
+import { imageUrls } from "../../files/file-refs.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 import type { VariablePool } from "../variable-pool.js";
@@ -51,6 +52,18 @@ export function buildLlmMessages(node: { data: Record<string, any> }, pool: Vari
     if (query) messages.push({ role: "user", content: query });
   }
   if (!messages.length) throw new NodeFailure("The LLM node's prompt is empty.", "EmptyPrompt");
+  // Vision: the node's image files (default sys.files) go with the last user message, as image parts.
+  if (data.vision?.enabled) {
+    const urls = imageUrls(pool.get(data.vision.configs?.variable_selector ?? ["sys", "files"]));
+    const last = messages.findLastIndex((m) => m.role === "user");
+    if (urls.length && last >= 0) {
+      const detail = data.vision.configs?.detail === "low" ? "low" : "high";
+      messages[last] = {
+        role: "user",
+        content: [{ type: "text", text: messageText(messages[last].content) }, ...urls.map((url): ContentPart => ({ type: "image_url", image_url: { url, detail } }))],
+      };
+    }
+  }
   return messages;
 }
 
