@@ -67,3 +67,40 @@ describe("file inputs of a start node", () => {
     }
   });
 });
+
+describe("images in chat apps", () => {
+  it("go to the model when the app allows image upload, and are kept as the message's files", async () => {
+    const fake = await startFakeOpenAI({ reply: () => "nice photo" });
+    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+    try {
+      const passport = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
+      const url = "https://example.com/kyoto.jpg";
+      const res = await s.api("/chat-messages", {
+        method: "POST",
+        passport,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "Where is this?", inputs: { traveller: "Ana", destination: "Kyoto" }, files: [{ type: "image", transfer_method: "remote_url", url }] }),
+      });
+      const body = await res.json();
+      expect(body.answer).toBe("nice photo");
+      expect(fake.requests.at(-1)!.body.messages.at(-1)).toEqual({
+        role: "user",
+        content: [{ type: "text", text: "Where is this?" }, { type: "image_url", image_url: { url, detail: "high" } }],
+      });
+      const list = await (await s.api(`/messages?conversation_id=${body.conversation_id}`, { passport })).json();
+      expect(list.data[0].message_files).toEqual([expect.objectContaining({ type: "image", url, transfer_method: "remote_url", belongs_to: "user" })]);
+      // An app without image upload keeps the model's prompt text-only.
+      const plain = await s.passport((await s.importApp("dsl-corpus/chat-code-interpreter.yml")).code);
+      await s.api("/chat-messages", {
+        method: "POST",
+        passport: plain,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "explain", inputs: {}, files: [{ type: "image", transfer_method: "remote_url", url }] }),
+      });
+      expect(fake.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: "user", content: "explain" });
+    } finally {
+      await s.close();
+      await fake.close();
+    }
+  });
+});

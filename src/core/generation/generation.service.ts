@@ -4,7 +4,7 @@ import crypto from "node:crypto";
 import type { Db } from "../../db/client.js";
 import type { Logger } from "pino";
 import type { Prisma } from "../../generated/prisma/client.js";
-import { messageText, type ChatMessage, type ModelProvider, type Usage } from "../../providers/model/types.js";
+import { messageText, type ChatMessage, type ContentPart, type ModelProvider, type Usage } from "../../providers/model/types.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp, requireCompletionApp } from "../apps/modes.js";
@@ -12,7 +12,7 @@ import { ownConversations, ownMessages, optionalUuid } from "../conversations/sc
 import { AppError, appUnavailable, invalidParam, notFound } from "../errors.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
 import { validateInputs } from "./inputs.js";
-import { resolveFileInputs } from "../files/file-refs.js";
+import { imageUrls, parseFiles, resolveFileInputs, type FileValue } from "../files/file-refs.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages, estimateTokens, type HistoryTurn } from "./prompt.js";
 import type { TaskContext, TaskRunner } from "./task-runner.js";
@@ -30,7 +30,19 @@ export type StartedGeneration = GenerationEnvelope & {
   result: Promise<GenerationResult>;
 };
 
+/** The images as image_url parts of the last user message. */
+export function withImages(messages: ChatMessage[], urls: string[], detail?: string): ChatMessage[] {
+  const last = messages.findLastIndex((m) => m.role === "user");
+  if (!urls.length || last < 0) return messages;
+  const parts: ContentPart[] = [
+    { type: "text", text: messageText(messages[last].content) },
+    ...urls.map((url): ContentPart => ({ type: "image_url", image_url: { url, detail: detail === "low" ? "low" : "high" } })),
+  ];
+  return messages.map((m, i) => (i === last ? { role: "user", content: parts } : m));
+}
+
 type ModelConfig = {
+  file_upload?: { image?: { enabled?: boolean; detail?: string } };
   model?: { name?: string; completion_params?: Record<string, unknown> };
   pre_prompt?: string | null;
   opening_statement?: string | null;
@@ -87,7 +99,14 @@ export async function openChatTurn(
   db: Db,
   viewer: Viewer,
   req: ChatRequest,
-  opts: { form: Record<string, unknown>[]; introduction: string | null; modelId: string | null; prompt?: (t: { inputs: Record<string, unknown>; history: HistoryTurn[]; query: string }) => ChatMessage[] },
+  opts: {
+    form: Record<string, unknown>[];
+    introduction: string | null;
+    modelId: string | null;
+    prompt?: (t: { inputs: Record<string, unknown>; history: HistoryTurn[]; query: string }) => ChatMessage[];
+    /** The user's files of this turn, kept as the message's files. */
+    files?: FileValue[];
+  },
 ): Promise<ChatTurn> {
   const query = requireQuery(req.query, true);
   const conversationId = optionalUuid(req.conversationId, "conversation_id");
@@ -142,6 +161,11 @@ export async function openChatTurn(
           createdAt: now,
         },
       });
+      if (opts.files?.length) {
+        await tx.messageFile.createMany({
+          data: opts.files.map((f) => ({ messageId, type: f.type, transferMethod: f.transfer_method, belongsTo: "user", url: f.url, createdBy: viewer.endUser.id })),
+        });
+      }
     })
     .then(() => undefined);
   stored.catch(() => {}); // awaited (and reported) where the answer is saved
@@ -163,11 +187,15 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
   requireChatApp(viewer.app);
   if (viewer.app.mode === "advanced-chat") throw new AppError("app_unavailable", 400, "Chatflow apps answer through the workflow engine.");
   const config = modelConfigOf(viewer);
+  const files = parseFiles(req.files);
+  // Images go to the model only when the app lets users attach them (model_config.file_upload.image).
+  const images = config.file_upload?.image?.enabled ? imageUrls(files) : [];
   const turn = await openChatTurn(deps.db, viewer, req, {
     form: userInputForm(viewer.app.mode, config, null),
     introduction: config.opening_statement ?? null,
     modelId: config.model.name,
-    prompt: ({ inputs, history, query }) => buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }),
+    files,
+    prompt: ({ inputs, history, query }) => withImages(buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }), images, config.file_upload?.image?.detail),
   });
   return run(deps, viewer, {
     kind: "chat",

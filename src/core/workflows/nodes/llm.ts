@@ -2,7 +2,8 @@
 // message says so), chatflow memory (a window of the conversation), streamed when an answer or end
 // node shows its text directly.
 import nunjucks from "nunjucks";
-import { messageText, type ChatMessage, type ChatRole, type ContentPart, type ModelProvider } from "../../../providers/model/types.js";
+import type { ChatMessage, ChatRole, ModelProvider } from "../../../providers/model/types.js";
+import { withImages } from "../../generation/generation.service.js";
 import { imageUrls } from "../../files/file-refs.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
@@ -54,15 +55,7 @@ export function buildLlmMessages(node: { data: Record<string, any> }, pool: Vari
   if (!messages.length) throw new NodeFailure("The LLM node's prompt is empty.", "EmptyPrompt");
   // Vision: the node's image files (default sys.files) go with the last user message, as image parts.
   if (data.vision?.enabled) {
-    const urls = imageUrls(pool.get(data.vision.configs?.variable_selector ?? ["sys", "files"]));
-    const last = messages.findLastIndex((m) => m.role === "user");
-    if (urls.length && last >= 0) {
-      const detail = data.vision.configs?.detail === "low" ? "low" : "high";
-      messages[last] = {
-        role: "user",
-        content: [{ type: "text", text: messageText(messages[last].content) }, ...urls.map((url): ContentPart => ({ type: "image_url", image_url: { url, detail } }))],
-      };
-    }
+    return withImages(messages, imageUrls(pool.get(data.vision.configs?.variable_selector ?? ["sys", "files"])), data.vision.configs?.detail);
   }
   return messages;
 }
