@@ -7,7 +7,8 @@ import { requireChatApp } from "../apps/modes.js";
 import { AppError } from "../errors.js";
 import { parseFiles } from "../files/file-refs.js";
 import { estimateTokens } from "../generation/prompt.js";
-import { openChatTurn, difyUsage, type ChatRequest } from "../generation/generation.service.js";
+import { difyUsage } from "../generation/generation.service.js";
+import { openChatTurn, type ChatRequest } from "../generation/chat-turn.js";
 import type { RunOutcome } from "./engine.js";
 import { publishedWorkflow, runWorkflow, type RunPlan, type StartedRun, type WorkflowDeps } from "./run.service.js";
 

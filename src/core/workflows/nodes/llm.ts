@@ -3,7 +3,7 @@
 // node shows its text directly.
 import nunjucks from "nunjucks";
 import type { ChatMessage, ChatRole, ModelProvider } from "../../../providers/model/types.js";
-import { withImages } from "../../generation/generation.service.js";
+import { withImages } from "../../generation/chat-turn.js";
 import { imageUrls } from "../../files/file-refs.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
