@@ -41,12 +41,6 @@ export class ViewerCache {
     for (const key of this.memos.keys()) if (key.startsWith(`${appId}:`)) this.memos.delete(key);
   }
 
-  clear() {
-    this.apps.clear();
-    this.endUsers.clear();
-    this.memos.clear();
-  }
-
   private get<T>(map: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
     const now = Date.now();
     const hit = map.get(key);

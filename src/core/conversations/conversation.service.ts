@@ -29,7 +29,8 @@ export type Page<T> = { limit: number; has_more: boolean; data: T[] };
 const SORTS = ["created_at", "-created_at", "updated_at", "-updated_at"] as const;
 type Sort = (typeof SORTS)[number];
 
-export const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+import { unixSeconds } from "../time.js";
+export { unixSeconds };
 
 export function conversationJson(conv: Conversation): ConversationJson {
   return {

@@ -29,6 +29,3 @@ export type GenerationEvent = GenerationEnvelope &
     | { type: "message_end"; usage: Usage; retrieverResources: unknown[] }
     | { type: "error"; code: string; message: string; status: number }
   );
-
-/** Events after which a generation's stream closes. */
-export const isTerminal = (e: { type: string }) => e.type === "message_end" || e.type === "error";

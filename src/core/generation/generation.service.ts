@@ -17,6 +17,7 @@ import { imageUrls, parseFiles } from "../files/file-refs.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages, estimateTokens } from "./prompt.js";
 import type { TaskContext, TaskRunner } from "./task-runner.js";
+import { unixSeconds } from "../time.js";
 
 export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger };
 
@@ -46,7 +47,6 @@ function modelConfigOf(viewer: Viewer): ModelConfig & { model: { name: string } 
   return config as ModelConfig & { model: { name: string } };
 }
 
-const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** POST /chat-messages for chat and agent-chat apps (chatflows run on the workflow engine). */
 export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatRequest): Promise<StartedGeneration> {
@@ -66,7 +66,7 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
   return run(deps, viewer, {
     kind: "chat",
     stored: turn.stored,
-    envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: unix(turn.createdAt), mode: viewer.app.mode },
+    envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: unixSeconds(turn.createdAt), mode: viewer.app.mode },
     config,
     messages: turn.prompt,
     moderationText: { inputs: turn.inputs, query: turn.query },
@@ -115,7 +115,7 @@ export async function startCompletion(
   return run(deps, viewer, {
     kind: "completion",
     stored,
-    envelope: { messageId, conversationId: null, createdAt: unix(createdAt), mode: "completion" },
+    envelope: { messageId, conversationId: null, createdAt: unixSeconds(createdAt), mode: "completion" },
     config,
     messages,
     moderationText: { inputs, query },

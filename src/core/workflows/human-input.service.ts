@@ -7,6 +7,13 @@ import { AppError, notFound } from "../errors.js";
 import type { GraphNode } from "./graph.js";
 import type { HumanInputRequired } from "./events.js";
 import { siteInfo } from "../apps/app-info.service.js";
+import { textOf } from "./variable-pool.js";
+import { unixSeconds } from "../time.js";
+
+/** The form's text with the person's answers in its `{{#$output.name#}}` places. */
+export function fillFormOutputs(template: string, inputs: Record<string, unknown>): string {
+  return template.replace(/\{\{#\$output\.([a-zA-Z0-9_]+)#\}\}/g, (_m, name: string) => textOf(inputs[name]));
+}
 
 /** The pool owner under which a resumed run finds each form's answer. */
 export const HUMAN_INPUT = "__human_input__";
@@ -29,7 +36,6 @@ export function formToken(): string {
   return token;
 }
 
-const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export async function createForm(db: Db, args: { appId: string; runId: string; request: HumanInputRequest }): Promise<{ event: HumanInputRequired }> {
   const r = args.request;
@@ -64,7 +70,7 @@ export async function createForm(db: Db, args: { appId: string; runId: string; r
       displayInUi: r.displayInUi,
       formToken: token,
       resolvedDefaultValues: r.resolvedDefaults,
-      expirationTime: unix(r.expiration),
+      expirationTime: unixSeconds(r.expiration),
     },
   };
 }

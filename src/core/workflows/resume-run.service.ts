@@ -8,9 +8,9 @@ import type { EngineState } from "./engine.js";
 import { WorkflowGraph } from "./graph.js";
 import { execute, type Resumption, type RunPlan, type WorkflowDeps } from "./run.service.js";
 import type { WorkflowEvent } from "./events.js";
-import { checkSubmission, markSubmitted, openForm } from "./human-input.service.js";
+import { checkSubmission, fillFormOutputs, markSubmitted, openForm } from "./human-input.service.js";
+import { unixSeconds } from "../time.js";
 
-const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** Resume `runId` if it is still paused; false when another request resumed it first. */
 export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Resumption, "state">): Promise<boolean> {
@@ -42,7 +42,7 @@ export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Res
       mode: chatflow ? "advanced-chat" : "workflow",
       conversationId: run.conversationId,
       messageId: run.messageId,
-      createdAt: unix(message?.createdAt ?? run.createdAt),
+      createdAt: unixSeconds(message?.createdAt ?? run.createdAt),
     },
     onFinished:
       chatflow && run.messageId && run.conversationId
@@ -72,7 +72,7 @@ export async function resumeTimedOutForms(deps: WorkflowDeps): Promise<number> {
     if (
       await resumeRun(deps, form.workflowRunId, {
         filled: null,
-        timedOut: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, expirationTime: unix(form.expirationTime) },
+        timedOut: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, expirationTime: unixSeconds(form.expirationTime) },
       })
     )
       resumed++;
@@ -86,7 +86,7 @@ export async function submitHumanInput(deps: WorkflowDeps, token: string, body: 
   const { action, inputs } = checkSubmission(form, body);
   await markSubmitted(deps.db, form.id, action.id, inputs);
   const def = form.formDefinition as Record<string, any>;
-  const rendered = String(def.form_content ?? "").replace(/\{\{#\$output\.([a-zA-Z0-9_]+)#\}\}/g, (_m, n: string) => String(inputs[n] ?? ""));
+  const rendered = fillFormOutputs(String(def.form_content ?? ""), inputs);
   await resumeRun(deps, form.workflowRunId, {
     filled: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, renderedContent: rendered, actionId: action.id, actionText: action.title, inputs },
     timedOut: null,

@@ -8,8 +8,8 @@ import type { TaskRunner } from "../generation/task-runner.js";
 import type { Db } from "../../db/client.js";
 import type { LoggedEvent } from "../../events/task-store.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
+import { unixSeconds } from "../time.js";
 
-const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** A run of the viewer's app that the viewer started, or Dify's 404s. */
 export async function findOwnRun(db: Db, viewer: Viewer, runId: string) {
@@ -51,7 +51,7 @@ export async function openRunEvents(
     mode: run.type === "chat" ? "advanced-chat" : "workflow",
     conversationId: run.conversationId,
     messageId: run.messageId,
-    createdAt: unix(run.createdAt),
+    createdAt: unixSeconds(run.createdAt),
   };
   const events: WorkflowEvent[] = [];
   if (opts.snapshot) {
@@ -64,7 +64,7 @@ export async function openRunEvents(
         title: n.title,
         index: n.index,
         predecessorNodeId: n.predecessorNodeId,
-        createdAt: unix(n.createdAt),
+        createdAt: unixSeconds(n.createdAt),
         iterationId: null,
         loopId: null,
       };
@@ -80,7 +80,7 @@ export async function openRunEvents(
         outputs: null,
         elapsedTime: n.elapsedTime,
         totalTokens: Number((n.executionMetadata as any)?.total_tokens ?? 0),
-        finishedAt: unix(n.finishedAt ?? n.createdAt),
+        finishedAt: unixSeconds(n.finishedAt ?? n.createdAt),
       });
     }
   }
@@ -95,8 +95,8 @@ export async function openRunEvents(
     totalSteps: run.totalSteps,
     exceptionsCount: run.exceptionsCount,
     createdBy: { id: viewer.endUser.id, user: viewer.endUser.sessionId },
-    runCreatedAt: unix(run.createdAt),
-    finishedAt: unix(run.finishedAt ?? run.createdAt),
+    runCreatedAt: unixSeconds(run.createdAt),
+    finishedAt: unixSeconds(run.finishedAt ?? run.createdAt),
   });
   return async function* () {
     let seq = 0;

@@ -20,6 +20,7 @@ import { createExecutors } from "./nodes/index.js";
 import type { Sandbox } from "./nodes/code.js";
 import type { SafeFetch } from "./nodes/http-request.js";
 import { VariablePool } from "./variable-pool.js";
+import { unixSeconds } from "../time.js";
 
 export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox; fetch: SafeFetch };
 
@@ -28,7 +29,6 @@ export type StartedRun = { taskId: string; runId: string; result: Promise<RunOut
 const MAX_STEPS = 500;
 const MAX_RUN_MS = 20 * 60 * 1000; // Dify's APP_MAX_EXECUTION_TIME
 
-const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 // A workflow row is never changed (publishing makes a new one), so it can be kept by id: the start of
 // a run then reads nothing from a database that concurrent runs are writing to.
@@ -74,7 +74,7 @@ export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: 
     workflow,
     inputs,
     sys: { files: parseFiles(req.files) },
-    envelope: { workflowId: workflow.id, mode: "workflow", conversationId: null, messageId: null, createdAt: unix(new Date()) },
+    envelope: { workflowId: workflow.id, mode: "workflow", conversationId: null, messageId: null, createdAt: unixSeconds(new Date()) },
   });
 }
 
@@ -177,7 +177,7 @@ export async function execute(
     title: e.node.title,
     index: e.index,
     predecessorNodeId: e.predecessorId,
-    createdAt: unix(e.startedAt),
+    createdAt: unixSeconds(e.startedAt),
     iterationId: e.container && graph.nodes.get(e.container.id)?.type === "iteration" ? e.container.id : null,
     loopId: e.container && graph.nodes.get(e.container.id)?.type === "loop" ? e.container.id : null,
   });
@@ -200,7 +200,7 @@ export async function execute(
           outputs: event.outputs ?? null,
           steps: event.steps ?? 0,
           elapsedTime: (Date.now() - event.execution.startedAt.getTime()) / 1000,
-          at: unix(new Date()),
+          at: unixSeconds(new Date()),
         });
         return;
       case "node_retry":
@@ -244,7 +244,7 @@ export async function execute(
           outputs: event.result?.outputs ?? null,
           elapsedTime,
           totalTokens,
-          finishedAt: unix(event.finishedAt),
+          finishedAt: unixSeconds(event.finishedAt),
         });
         return;
       }
@@ -301,8 +301,8 @@ export async function execute(
     totalSteps: outcome.steps,
     exceptionsCount: outcome.exceptions,
     createdBy: { id: plan.viewer.endUser.id, user: plan.viewer.endUser.sessionId },
-    runCreatedAt: unix(runCreatedAt),
-    finishedAt: unix(finishedAt),
+    runCreatedAt: unixSeconds(runCreatedAt),
+    finishedAt: unixSeconds(finishedAt),
   });
   // Unlike Dify, whose relay drops it, the error event after a failed run is delivered.
   if (outcome.status === "failed") {
@@ -357,7 +357,7 @@ async function pause(
     elapsedTime,
     totalTokens: outcome.tokens,
     totalSteps: outcome.steps,
-    at: unix(runCreatedAt),
+    at: unixSeconds(runCreatedAt),
   });
   return outcome;
 }

@@ -2,7 +2,7 @@
 // passes on the person's answer (inputs, `__action_id`) along the chosen action's edge, or `__timeout`.
 import type { NodeExecutor } from "../engine.js";
 import { PauseRequested } from "../engine.js";
-import { HUMAN_INPUT, type HumanInputRequest } from "../human-input.service.js";
+import { fillFormOutputs, HUMAN_INPUT, type HumanInputRequest } from "../human-input.service.js";
 import type { HumanInputRequired } from "../events.js";
 import { textOf } from "../variable-pool.js";
 
@@ -14,9 +14,7 @@ export function humanInput(requestInput: (r: HumanInputRequest) => Promise<Human
     const answer = pool.get([HUMAN_INPUT, node.id]) as { action: string; inputs: Record<string, unknown> } | undefined;
     const template = String(node.data.form_content ?? "");
     if (answer) {
-      const rendered = pool
-        .render(template)
-        .replace(/\{\{#\$output\.([a-zA-Z0-9_]+)#\}\}/g, (_m, name: string) => textOf(answer.inputs[name]));
+      const rendered = fillFormOutputs(pool.render(template), answer.inputs);
       return { outputs: { ...answer.inputs, __action_id: answer.action, __rendered_content: rendered }, handle: answer.action };
     }
     const resolvedDefaults: Record<string, string> = {};
