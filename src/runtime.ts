@@ -2,10 +2,10 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Db } from "./db/client.js";
-import type { Sandbox } from "./core/workflows/nodes/code.js";
-import type { SafeFetch } from "./core/workflows/nodes/http-request.js";
-import type { ModelProvider } from "./providers/model/types.js";
-import type { TaskRunner } from "./core/generation/task-runner.js";
+import type { Sandbox } from "./core/ports/sandbox.js";
+import type { OutboundFetch } from "./core/ports/outbound-fetch.js";
+import type { ModelProvider } from "./core/ports/model.js";
+import type { TaskRunner } from "./core/tasks/task-runner.js";
 import type { ViewerCache } from "./core/auth/viewer-cache.js";
 import type { AuthDeps } from "./core/auth/passport.service.js";
 
@@ -20,7 +20,7 @@ export type Runtime = {
   /** The code node's sandbox, started on first use. */
   sandbox: () => Sandbox;
   /** Outbound HTTP for user-controlled URLs, with the deployment's allow list. */
-  fetch: SafeFetch;
+  fetch: OutboundFetch;
 };
 
 export const authDeps = (rt: Runtime): AuthDeps => ({ secretKey: rt.config.secretKey, viewers: rt.viewers });

@@ -10,7 +10,7 @@ import { countApps, importApp, listApps } from "./core/apps/app.service.js";
 import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import type { Runtime } from "./runtime.js";
 import { ViewerCache } from "./core/auth/viewer-cache.js";
-import { TaskRunner } from "./core/generation/task-runner.js";
+import { TaskRunner } from "./core/tasks/task-runner.js";
 import { safeFetch } from "./providers/http/safe-fetch.js";
 import { createCodeSandbox, type CodeSandbox } from "./providers/sandbox/index.js";
 import { resumeTimedOutForms } from "./core/workflows/resume-run.service.js";

@@ -1,6 +1,6 @@
 // The in-process task store: the default, when one instance serves the database.
-import type { LoggedEvent, RetentionOptions, TaskMeta, TaskState, TaskStore } from "./task-store.js";
-import { aborted } from "./task-store.js";
+import type { LoggedEvent, RetentionOptions, TaskMeta, TaskState, TaskStore } from "../core/ports/task-store.js";
+import { aborted } from "../core/ports/task-store.js";
 
 type Entry = {
   meta: TaskMeta;

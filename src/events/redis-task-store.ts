@@ -2,8 +2,8 @@
 // stream (replay) and a pub/sub channel (live); stop requests go to one channel every instance hears.
 // A reader subscribes before it reads the stream, so nothing falls between the replay and the live part.
 import { Redis } from "ioredis";
-import type { LoggedEvent, RetentionOptions, TaskMeta, TaskStore } from "./task-store.js";
-import { aborted } from "./task-store.js";
+import type { LoggedEvent, RetentionOptions, TaskMeta, TaskStore } from "../core/ports/task-store.js";
+import { aborted } from "../core/ports/task-store.js";
 
 const PREFIX = "appgraph:task:";
 const STOP_CHANNEL = "appgraph:stop";

@@ -16,9 +16,9 @@ import {
   type GenerationResult,
   type StartedGeneration,
 } from "../core/generation/generation.service.js";
-import { openTaskEvents } from "../core/generation/resume.js";
+import { openTaskEvents } from "../core/tasks/task-events.js";
 import { suggestedQuestions } from "../core/generation/suggestions.service.js";
-import type { LoggedEvent } from "../events/task-store.js";
+import type { LoggedEvent } from "../core/ports/task-store.js";
 import type { Viewer } from "../core/auth/passport.service.js";
 
 type SeqEvent = GenerationEvent & { seq: number };

@@ -8,7 +8,7 @@ import { startWorkflowRun } from "../core/workflows/run.service.js";
 import { findOwnRun, listNodeExecutions, openRunEvents } from "../core/workflows/run-events.service.js";
 import { formView } from "../core/workflows/human-input.service.js";
 import { submitHumanInput } from "../core/workflows/resume-run.service.js";
-import type { LoggedEvent } from "../events/task-store.js";
+import type { LoggedEvent } from "../core/ports/task-store.js";
 
 type Seq<E> = E & { seq: number };
 type Of<K extends WorkflowEvent["type"]> = Seq<Extract<WorkflowEvent, { type: K }>>;

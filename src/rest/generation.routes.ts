@@ -7,7 +7,7 @@ import {
   type GenerationResult,
   type StartedGeneration,
 } from "../core/generation/generation.service.js";
-import { openTaskEvents, parseCursor } from "../core/generation/resume.js";
+import { openTaskEvents, parseCursor } from "../core/tasks/task-events.js";
 import { suggestedQuestions } from "../core/generation/suggestions.service.js";
 import { requireChatApp, requireCompletionApp } from "../core/apps/modes.js";
 import { invalidParam } from "../core/errors.js";

@@ -2,7 +2,7 @@
 // silence, and the connection closed after the last event. Each event also gets an `id:` line (its
 // sequence number) so a client can resume with Last-Event-ID; Dify's parser ignores the line.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { LoggedEvent } from "../events/task-store.js";
+import type { LoggedEvent } from "../core/ports/task-store.js";
 
 export const PING_INTERVAL_MS = 10_000;
 

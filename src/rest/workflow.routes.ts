@@ -6,7 +6,7 @@ import { requireWorkflowApp } from "../core/apps/modes.js";
 import type { Router } from "./router.js";
 import { writeSse } from "./sse.js";
 import { openRunEvents } from "../core/workflows/run-events.service.js";
-import { parseCursor } from "../core/generation/resume.js";
+import { parseCursor } from "../core/tasks/task-events.js";
 
 /** The node data Dify's web rendering keeps: ids and timing; inputs and outputs are left out. */
 function nodeData(e: Extract<WorkflowEvent, { node: unknown }>) {

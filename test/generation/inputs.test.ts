@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseDsl, userInputForm } from "../../src/core/apps/dsl.js";
 import { AppError } from "../../src/core/errors.js";
-import { validateInputs } from "../../src/core/generation/inputs.js";
+import { validateInputs } from "../../src/core/apps/inputs.js";
 
 function formOf(fixture: string): Record<string, unknown>[] {
   const { dsl } = parseDsl(fs.readFileSync(new URL(`../fixtures/${fixture}`, import.meta.url), "utf8"));

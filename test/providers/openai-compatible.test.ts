@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AppError } from "../../src/core/errors.js";
 import { OpenAICompatibleProvider } from "../../src/providers/model/openai-compatible.js";
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent } from "../../src/providers/model/types.js";
+import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent } from "../../src/core/ports/model.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 
 const messages: ChatMessage[] = [

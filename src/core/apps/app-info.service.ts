@@ -1,5 +1,5 @@
 // What a web app shows before the first message: site, parameters, meta (behaviour.md 2.1).
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { App, Site } from "../../generated/prisma/client.js";
 import { appUnavailable, forbidden } from "../errors.js";
 import type { Viewer } from "../auth/passport.service.js";

@@ -1,6 +1,6 @@
 // The app registry: import from Dify's DSL, list, export, delete.
 import crypto from "node:crypto";
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { notFound } from "../errors.js";
 import { isWorkflowMode, parseDsl, stringifyDsl } from "./dsl.js";

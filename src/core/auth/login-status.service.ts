@@ -1,5 +1,5 @@
 // GET /api/login/status, as Dify's web front end needs it at start-up (behaviour.md 2.2, 5.1).
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import { invalidParam } from "../errors.js";
 import { passportIsValid, type AuthDeps, type PassportCarriers } from "./passport.service.js";
 

@@ -1,6 +1,6 @@
 // Dify's web-app passport (behaviour.md 1.2): an HS256 JWT naming the app, its share code and the end user.
 import crypto from "node:crypto";
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { App, EndUser, Site } from "../../generated/prisma/client.js";
 import { AppError, badRequest, notFound, unauthorized } from "../errors.js";
 import { signJwt, verifyJwt } from "./jwt.js";

@@ -2,7 +2,7 @@
 // (parameters), kept in memory for a few seconds: the per-request path then touches no database.
 // Apps change only through the CLI, which cannot run beside an embedded server; with PostgreSQL the
 // TTL bounds how long another process's change goes unseen.
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { App, EndUser, Site } from "../../generated/prisma/client.js";
 
 export type AppWithSite = App & { site: Site | null };

@@ -1,6 +1,6 @@
 // An end user's conversations (behaviour.md 2.4): list with keyset paging, read, delete, rename, pin.
 // Chat modes only; every read and write is scoped by ownConversations.
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { Conversation, Prisma } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp } from "../apps/modes.js";

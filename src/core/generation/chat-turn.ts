@@ -2,14 +2,14 @@
 // started, the thread so far, and the rows written (in the background). Shared by chat, agent-chat and
 // chatflow apps.
 import crypto from "node:crypto";
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { Prisma } from "../../generated/prisma/client.js";
-import { messageText, type ChatMessage, type ContentPart } from "../../providers/model/types.js";
+import { messageText, type ChatMessage, type ContentPart } from "../ports/model.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { ownConversations, ownMessages, optionalUuid } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
 import { resolveFileInputs, type FileValue } from "../files/file-refs.js";
-import { validateInputs } from "./inputs.js";
+import { validateInputs } from "../apps/inputs.js";
 import type { HistoryTurn } from "./prompt.js";
 
 export type ChatRequest = { query?: unknown; inputs?: unknown; conversationId?: unknown; parentMessageId?: unknown; files?: unknown };

@@ -1,7 +1,7 @@
 // Auto-naming a conversation (POST /conversations/{id}/name with auto_generate): the app's model
 // titles it after its first query.
 import type { App } from "../../generated/prisma/client.js";
-import type { ModelProvider } from "../../providers/model/types.js";
+import type { ModelProvider } from "../ports/model.js";
 
 const MAX_TITLE_CHARS = 100;
 const MAX_PROMPT_QUERY_CHARS = 2000;

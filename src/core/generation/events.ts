@@ -1,6 +1,6 @@
 // The domain events of a chat, agent-chat or completion generation, in the order a task emits them.
 // REST renders them as Dify's SSE objects; GraphQL as a union. Each carries its envelope.
-import type { Usage } from "../../providers/model/types.js";
+import type { Usage } from "../ports/model.js";
 
 export type GenerationEnvelope = {
   taskId: string;

@@ -1,22 +1,22 @@
 // Chat, agent-chat and completion generations: validate before anything starts (real 4xx), persist the
 // conversation and message, then run the model as a task whose events any reader can follow.
 import crypto from "node:crypto";
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { Logger } from "pino";
 import type { Prisma } from "../../generated/prisma/client.js";
-import { messageText, type ChatMessage, type ModelProvider, type Usage } from "../../providers/model/types.js";
+import { messageText, type ChatMessage, type ModelProvider, type Usage } from "../ports/model.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp, requireCompletionApp } from "../apps/modes.js";
 import { ownMessages, optionalUuid } from "../conversations/scope.js";
 import { AppError, appUnavailable, notFound } from "../errors.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
-import { validateInputs } from "./inputs.js";
+import { validateInputs } from "../apps/inputs.js";
 import { openChatTurn, requireQuery, withImages, type ChatRequest } from "./chat-turn.js";
 import { imageUrls, parseFiles } from "../files/file-refs.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages, estimateTokens } from "./prompt.js";
-import type { TaskContext, TaskRunner } from "./task-runner.js";
+import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
 import { unixSeconds } from "../time.js";
 
 export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger };

@@ -1,7 +1,7 @@
 // Turning an app's simple prompt (model_config.pre_prompt) plus the caller's inputs, query and
 // conversation history into the messages a model is sent. Pure: history comes in as data.
 import { invalidParam } from "../errors.js";
-import type { ChatMessage } from "../../providers/model/types.js";
+import type { ChatMessage } from "../ports/model.js";
 
 // Dify's PromptTemplateParser variable syntax: {{name}}, no spaces, at most 30 characters.
 const VARIABLE = /\{\{([a-zA-Z_][a-zA-Z0-9_]{0,29})\}\}/g;

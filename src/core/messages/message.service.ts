@@ -1,6 +1,6 @@
 // An end user's messages (behaviour.md 2.4, 2.5): the chat history page, feedback, saved messages.
 // Every read and write is scoped by ownMessages / ownConversations.
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { Message, MessageAgentThought, MessageFeedback, MessageFile, Prisma } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp, requireCompletionApp } from "../apps/modes.js";

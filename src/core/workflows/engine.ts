@@ -6,7 +6,7 @@ import { AppError } from "../errors.js";
 import type { GraphEdge, GraphNode, WorkflowGraph } from "./graph.js";
 import { REFUSED_NODE_TYPES } from "./graph.js";
 import { VariablePool } from "./variable-pool.js";
-import type { Usage } from "../../providers/model/types.js";
+import type { Usage } from "../ports/model.js";
 
 export type NodeRunResult = {
   outputs: Record<string, unknown>;

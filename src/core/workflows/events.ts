@@ -1,5 +1,5 @@
 // The domain events of a workflow or chatflow run, in order. REST renders them as Dify's SSE objects.
-import type { Usage } from "../../providers/model/types.js";
+import type { Usage } from "../ports/model.js";
 
 export type WorkflowEnvelope = {
   taskId: string;

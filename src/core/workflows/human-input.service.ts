@@ -1,7 +1,7 @@
 // Human input forms (behaviour.md 2.7): created when a run reaches a human-input node; the form token
 // is the only credential of the form page. Submitting (or the node's timeout) resumes the run.
 import crypto from "node:crypto";
-import type { Db } from "../../db/client.js";
+import type { Db } from "../ports/database.js";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { AppError, notFound } from "../errors.js";
 import type { GraphNode } from "./graph.js";

@@ -4,9 +4,9 @@
 import type { Viewer } from "../auth/passport.service.js";
 import { AppError, notFound } from "../errors.js";
 import { UUID } from "../conversations/scope.js";
-import type { TaskRunner } from "../generation/task-runner.js";
-import type { Db } from "../../db/client.js";
-import type { LoggedEvent } from "../../events/task-store.js";
+import type { TaskRunner } from "../tasks/task-runner.js";
+import type { Db } from "../ports/database.js";
+import type { LoggedEvent } from "../ports/task-store.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
 import { unixSeconds } from "../time.js";
 

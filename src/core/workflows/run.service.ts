@@ -7,22 +7,22 @@ import type { Viewer } from "../auth/passport.service.js";
 import { userInputForm } from "../apps/dsl.js";
 import { requireWorkflowApp } from "../apps/modes.js";
 import { appUnavailable, AppError } from "../errors.js";
-import { validateInputs } from "../generation/inputs.js";
+import { validateInputs } from "../apps/inputs.js";
 import { parseFiles, resolveFileInputs } from "../files/file-refs.js";
 import type { GenerationDeps } from "../generation/generation.service.js";
 import type { HistoryTurn } from "../generation/prompt.js";
-import type { TaskContext } from "../generation/task-runner.js";
+import type { TaskContext } from "../tasks/task-runner.js";
 import { WorkflowEngine, type EngineEvent, type EngineState, type NodeExecution, type RunOutcome } from "./engine.js";
 import { createForm, HUMAN_INPUT, type HumanInputRequest } from "./human-input.service.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
 import { WorkflowGraph } from "./graph.js";
 import { createExecutors } from "./nodes/index.js";
-import type { Sandbox } from "./nodes/code.js";
-import type { SafeFetch } from "./nodes/http-request.js";
+import type { Sandbox } from "../ports/sandbox.js";
+import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import { VariablePool } from "./variable-pool.js";
 import { unixSeconds } from "../time.js";
 
-export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox; fetch: SafeFetch };
+export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox; fetch: OutboundFetch };
 
 export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
 

@@ -27,7 +27,8 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { AppError, invalidParam } from "../../core/errors.js";
-import { abortError } from "../model/offline.js";
+import { abortError } from "../abort.js";
+import type { OutboundRequest, OutboundResponse } from "../../core/ports/outbound-fetch.js";
 
 export type OutboundPolicy = {
   /**
@@ -47,25 +48,9 @@ export type OutboundPolicy = {
   resolve?: (hostname: string) => Promise<string[]>;
 };
 
-export type SafeFetchInit = {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string | Uint8Array;
-  signal?: AbortSignal;
-};
+export type SafeFetchInit = OutboundRequest;
 
-export type SafeResponse = {
-  status: number;
-  statusText: string;
-  /** Lower-case names; repeated headers (Set-Cookie included) joined with ", ". */
-  headers: Record<string, string>;
-  /** The final URL, after redirects, without fragment. */
-  url: string;
-  /** The body as received (no Content-Encoding is decoded; we send no Accept-Encoding of our own). */
-  body: Buffer;
-  /** Every URL a redirect sent us to, in order (empty without redirects; the last one is `url`). */
-  redirects: string[];
-};
+export type SafeResponse = OutboundResponse;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;

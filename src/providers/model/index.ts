@@ -3,9 +3,9 @@
 import type { Config } from "../../config.js";
 import { OfflineProvider } from "./offline.js";
 import { OpenAICompatibleProvider } from "./openai-compatible.js";
-import type { ModelProvider } from "./types.js";
+import type { ModelProvider } from "../../core/ports/model.js";
 
-export type * from "./types.js";
+export type * from "../../core/ports/model.js";
 export { OfflineProvider, type OfflineProviderOptions } from "./offline.js";
 export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from "./openai-compatible.js";
 

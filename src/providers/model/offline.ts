@@ -1,6 +1,7 @@
 // The zero-config default: no model at all. It answers from the prompt, and says so plainly, so the
 // demo app works with nothing configured and nobody mistakes its answer for a model's.
-import { messageText, type ChatMessage, type ModelProvider, type ModelRequest, type ModelStreamEvent, type Usage } from "./types.js";
+import { abortError, throwIfAborted } from "../abort.js";
+import { messageText, type ChatMessage, type ModelProvider, type ModelRequest, type ModelStreamEvent, type Usage } from "../../core/ports/model.js";
 
 export const OFFLINE_NOTICE = "[offline model — set OPENAI_BASE_URL to use a real one]";
 
@@ -56,28 +57,6 @@ export function estimateUsage(messages: ChatMessage[], answer: string): Usage {
   const promptTokens = Math.ceil(promptChars / 4);
   const completionTokens = Math.ceil(answer.length / 4);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
-}
-
-/**
- * The error an aborted request surfaces: `err` itself when it already is an AbortError (as fetch
- * rejects with for a plain `abort()`), else the signal's reason when that is one, else a fresh
- * DOMException named "AbortError" (e.g. for `abort(customReason)` or AbortSignal.timeout's TimeoutError).
- */
-export function abortError(signal: AbortSignal | undefined, err?: unknown): Error {
-  if (isAbortError(err)) return err;
-  const reason: unknown = signal?.reason;
-  if (isAbortError(reason)) return reason;
-  const error = new DOMException("This operation was aborted", "AbortError");
-  if (reason !== undefined) Object.defineProperty(error, "cause", { value: reason, configurable: true, writable: true });
-  return error;
-}
-
-function isAbortError(err: unknown): err is Error {
-  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "AbortError";
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
 }
 
 /** Waits `ms` (0: one turn of the event loop); rejects with an AbortError as soon as `signal` aborts. */

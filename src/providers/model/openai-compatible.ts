@@ -3,8 +3,9 @@
 // AbortError and closes the upstream connection.
 import http from "node:http";
 import { AppError } from "../../core/errors.js";
-import { abortError, estimateUsage } from "./offline.js";
-import type { ChatMessage, CompletionParams, ModelProvider, ModelRequest, ModelStreamEvent, Usage } from "./types.js";
+import { abortError } from "../abort.js";
+import { estimateUsage } from "./offline.js";
+import type { ChatMessage, CompletionParams, ModelProvider, ModelRequest, ModelStreamEvent, Usage } from "../../core/ports/model.js";
 
 const NAME = "openai-compatible";
 const DEFAULT_TIMEOUT_MS = 60_000;

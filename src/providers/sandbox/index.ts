@@ -5,22 +5,11 @@ import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, checkLimits, codeExecutionError 
 import { runJavascript } from "./javascript.js";
 import { PythonPool, type PythonPoolOptions, type PythonPoolStats } from "./python.js";
 
-export type CodeLanguage = "python3" | "javascript";
+import type { CodeRunRequest, Sandbox } from "../../core/ports/sandbox.js";
 
-export interface CodeRunRequest {
-  language: CodeLanguage;
-  code: string;
-  /** Passed to main as keyword arguments (python3) or as its one object argument (javascript). */
-  inputs: Record<string, unknown>;
-  /** Execution deadline; default 10 000 ms. */
-  timeoutMs?: number;
-  /** Memory cap; default 256 MB. For python3 it covers the interpreter's whole wasm memory (~35 MB at rest). */
-  memoryMb?: number;
-}
+export type { CodeLanguage, CodeRunRequest } from "../../core/ports/sandbox.js";
 
-export interface CodeSandbox {
-  /** Runs `main` and returns its dict/object. Failures are AppError `code_execution_error` (400). */
-  run(request: CodeRunRequest): Promise<Record<string, unknown>>;
+export interface CodeSandbox extends Sandbox {
   /** Terminates the python workers. */
   close(): Promise<void>;
 }

@@ -2,10 +2,7 @@
 // returned object's keys must cover the declared outputs.
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
-
-export type Sandbox = {
-  run(request: { language: "python3" | "javascript"; code: string; inputs: Record<string, unknown> }): Promise<Record<string, unknown>>;
-};
+import type { Sandbox } from "../../ports/sandbox.js";
 
 export function code(sandbox: () => Sandbox): NodeExecutor {
   return async ({ node, pool }) => {

@@ -4,10 +4,7 @@ import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 import type { VariablePool } from "../variable-pool.js";
 import { AppError } from "../../errors.js";
-import type { OutboundPolicy, SafeFetchInit, SafeResponse } from "../../../providers/http/safe-fetch.js";
-
-/** The outbound client, with the deployment's allow list already applied. */
-export type SafeFetch = (url: string, init: SafeFetchInit, policy?: Pick<OutboundPolicy, "timeoutMs">) => Promise<SafeResponse>;
+import type { OutboundFetch } from "../../ports/outbound-fetch.js";
 
 /** "key:value" lines (Dify's headers/params text), each side rendered. */
 function pairs(pool: VariablePool, text: unknown): [string, string][] {
@@ -46,7 +43,7 @@ function body(pool: VariablePool, spec: { type?: string; data?: unknown } | unde
   }
 }
 
-export function httpRequest(fetch: SafeFetch): NodeExecutor {
+export function httpRequest(fetch: OutboundFetch): NodeExecutor {
   return async ({ node, pool, signal }) => {
     const d = node.data;
     const method = String(d.method ?? "get").toUpperCase();

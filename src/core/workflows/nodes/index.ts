@@ -1,9 +1,11 @@
 // Every node type the engine runs, wired to what it needs.
 import type { NodeExecutor } from "../engine.js";
 import { answer, end, start, variableAggregator } from "./basic.js";
-import { code, type Sandbox } from "./code.js";
+import { code } from "./code.js";
+import type { Sandbox } from "../../ports/sandbox.js";
 import { ifElse } from "./if-else.js";
-import { httpRequest, type SafeFetch } from "./http-request.js";
+import { httpRequest } from "./http-request.js";
+import type { OutboundFetch } from "../../ports/outbound-fetch.js";
 import { humanInput } from "./human-input.js";
 import type { HumanInputRequest } from "../human-input.service.js";
 import type { HumanInputRequired } from "../events.js";
@@ -16,7 +18,7 @@ import { templateTransform } from "./template-transform.js";
 
 export type ExecutorDeps = LlmDeps & {
   sandbox: () => Sandbox;
-  fetch: SafeFetch;
+  fetch: OutboundFetch;
   /** Create the form a human-input node waits on, and announce it. */
   requestInput: (request: HumanInputRequest) => Promise<HumanInputRequired>;
 };

@@ -2,7 +2,7 @@
 // message says so), chatflow memory (a window of the conversation), streamed when an answer or end
 // node shows its text directly.
 import nunjucks from "nunjucks";
-import type { ChatMessage, ChatRole, ModelProvider } from "../../../providers/model/types.js";
+import type { ChatMessage, ChatRole, ModelProvider } from "../../ports/model.js";
 import { withImages } from "../../generation/chat-turn.js";
 import { imageUrls } from "../../files/file-refs.js";
 import type { NodeExecutor } from "../engine.js";

@@ -1,5 +1,5 @@
 // The nodes that ask the model for a structured answer: question-classifier and parameter-extractor.
-import type { ChatMessage, ModelProvider } from "../../../providers/model/types.js";
+import type { ChatMessage, ModelProvider } from "../../ports/model.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 import { textOf } from "../variable-pool.js";

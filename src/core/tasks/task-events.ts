@@ -3,7 +3,7 @@
 import type { Viewer } from "../auth/passport.service.js";
 import { AppError, invalidParam, notFound } from "../errors.js";
 import type { TaskRunner } from "./task-runner.js";
-import type { LoggedEvent } from "../../events/task-store.js";
+import type { LoggedEvent } from "../ports/task-store.js";
 
 /** A cursor is the sequence number of the last event seen; absent or "" means from the start. */
 export function parseCursor(value: string | null | undefined): number {

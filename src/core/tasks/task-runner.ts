@@ -1,7 +1,7 @@
 // Runs tasks (generations, workflow runs) apart from any connection: a client that goes away does not
 // stop one; only an owner's stop request does, on whichever instance it arrives.
 import crypto from "node:crypto";
-import type { TaskMeta, TaskStore } from "../../events/task-store.js";
+import type { TaskMeta, TaskStore } from "../ports/task-store.js";
 
 /** The reason a task's signal aborts when its owner stops it. */
 export class StopRequested extends Error {

@@ -1,0 +1,28 @@
+// Outbound HTTP to URLs that users or app files name. The adapter checks every destination against
+// the outbound policy (private addresses refused unless allowed), so the core never fetches directly.
+
+export type OutboundRequest = {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+};
+
+export type OutboundResponse = {
+  status: number;
+  statusText: string;
+  /** Lower-case names; repeated headers (Set-Cookie included) joined with ", ". */
+  headers: Record<string, string>;
+  /** The final URL, after redirects, without fragment. */
+  url: string;
+  /** The body as received. */
+  body: Buffer;
+  /** Every URL a redirect sent us to, in order. */
+  redirects: string[];
+};
+
+/**
+ * Fetch `url` under the deployment's outbound policy. Rejects with AppErrors (`ssrf_refused`,
+ * `http_request_failed`, `http_request_timeout`, `response_too_large`, ...) or an AbortError.
+ */
+export type OutboundFetch = (url: string, init: OutboundRequest, options?: { timeoutMs?: number }) => Promise<OutboundResponse>;
