@@ -28,6 +28,29 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  TRUST_PROXY: z
+    .string()
+    .default("false")
+    .transform((text, ctx) => {
+      if (text === "false" || text === "0") return 0;
+      if (text === "true") return 1;
+      if (/^[1-9]$/.test(text)) return Number(text);
+      ctx.addIssue({ code: "custom", message: "must be false, true or the number of proxies in front (1-9)" });
+      return z.NEVER;
+    }),
+  CORS_ALLOW_ORIGINS: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const origins = text.split(",").map((o) => o.trim()).filter(Boolean);
+      for (const origin of origins) {
+        if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+          ctx.addIssue({ code: "custom", message: `${JSON.stringify(origin)} is not an origin like https://chat.example.com` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
   TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -47,6 +70,13 @@ export type Config = {
   outboundAllow: string[];
   /** How long a finished task's events can be replayed (resume). */
   taskRetentionMs: number;
+  /**
+   * How many reverse proxies stand in front: 0 believes no forwarding header (the peer address is the
+   * client); n takes the client from X-Forwarded-For n hops back (and believes CF-Connecting-IP).
+   */
+  trustProxy: number;
+  /** Origins allowed to call cross-origin with credentials; empty echoes every Origin (Dify's `*`). */
+  corsAllowOrigins: string[];
 };
 
 export class ConfigError extends Error {}
@@ -78,6 +108,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     outboundAllow: e.OUTBOUND_ALLOW,
+    trustProxy: e.TRUST_PROXY,
+    corsAllowOrigins: e.CORS_ALLOW_ORIGINS,
   };
 }
 

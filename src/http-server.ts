@@ -13,16 +13,22 @@ import {
   type GraphQLContext,
 } from "./graphql/context.js";
 import { createJsonFastPath } from "./graphql/json-fast-path.js";
-import { createRestHandler, createRestRouter, setCorsHeaders } from "./rest/index.js";
+import { createRestHandler, createRestRouter } from "./rest/index.js";
 import { Router } from "./rest/router.js";
-import { systemFeatures } from "./core/system/system-features.js";
+import { systemFeatures } from "./rest/dify/system-features.js";
 import { writeJson } from "./rest/http.js";
-import type { Runtime } from "./runtime.js";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import type { Services } from "./core/services.js";
 import { AppError } from "./core/errors.js";
+import { clientAddress } from "./http/client-address.js";
+import { corsHeaders } from "./http/cors.js";
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: string };
 
-export function createHttpServer(rt: Runtime) {
+export function createHttpServer(services: Services, config: Pick<Config, "trustProxy" | "corsAllowOrigins">, log: Logger) {
+  const setCorsHeaders = corsHeaders(config.corsAllowOrigins);
+  const clientOf = (req: IncomingMessage) => ({ address: clientAddress(req, config.trustProxy) });
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -31,10 +37,10 @@ export function createHttpServer(rt: Runtime) {
     cors: false, // set by setCorsHeaders, alike for both surfaces
     multipart: false,
     logging: {
-      debug: (...args) => rt.log.debug({ args }, "yoga"),
-      info: (...args) => rt.log.info({ args }, "yoga"),
-      warn: (...args) => rt.log.warn({ args }, "yoga"),
-      error: (...args) => rt.log.error({ args }, "yoga"),
+      debug: (...args) => log.debug({ args }, "yoga"),
+      info: (...args) => log.info({ args }, "yoga"),
+      warn: (...args) => log.warn({ args }, "yoga"),
+      error: (...args) => log.error({ args }, "yoga"),
     },
     maskedErrors: {
       // Unexpected errors are logged in full and answered with a bare message; domain errors are typed results.
@@ -44,28 +50,29 @@ export function createHttpServer(rt: Runtime) {
         if (original instanceof AppError) {
           return new GraphQLError(original.message, { extensions: { code: original.code, status: original.status } });
         }
-        rt.log.error({ err: (error as any)?.originalError ?? error }, "unexpected GraphQL error");
+        log.error({ err: (error as any)?.originalError ?? error }, "unexpected GraphQL error");
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
       },
     },
-    context: ({ request, requestId }) => createGraphQLContext(rt, requestId, carriersFromRequest(request)),
+    context: ({ request, requestId, req }) => createGraphQLContext(services, requestId, clientOf(req), carriersFromRequest(request)),
   });
 
   const jsonFastPath = createJsonFastPath(yoga);
-  const api = createRestHandler(rt, createRestRouter());
+  const api = createRestHandler(services, log, createRestRouter());
   // Dify's web front end reads system features from its console API on every share page.
   const consoleApi = createRestHandler(
-    rt,
+    services,
+    log,
     new Router().on("GET", "/system-features", async () => ({ status: 200, body: systemFeatures() })),
   );
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
-    if (path === "/api" || path.startsWith("/api/")) return api(req, res, url, "/api");
-    if (path.startsWith("/console/api/")) return consoleApi(req, res, url, "/console/api");
+    setCorsHeaders(req, res);
+    if (path === "/api" || path.startsWith("/api/")) return api(req, res, url, "/api", clientOf(req));
+    if (path.startsWith("/console/api/")) return consoleApi(req, res, url, "/console/api", clientOf(req));
     if (path === "/graphql") {
-      setCorsHeaders(req, res);
       if (req.method === "OPTIONS") {
         res.writeHead(204);
         res.end();
@@ -77,13 +84,7 @@ export function createHttpServer(rt: Runtime) {
       return yoga(req, res, { req, res, requestId });
     }
     if (path === "/healthz") {
-      try {
-        await rt.db.$queryRaw`SELECT 1`;
-        return writeJson(res, 200, { status: "ok" });
-      } catch (err) {
-        rt.log.error({ err }, "health check failed");
-        return writeJson(res, 503, { status: "unavailable" });
-      }
+      return (await services.healthy()) ? writeJson(res, 200, { status: "ok" }) : writeJson(res, 503, { status: "unavailable" });
     }
     if (path === "/" && req.method === "GET") {
       res.writeHead(302, { Location: "/graphql" });
@@ -111,8 +112,9 @@ export function createHttpServer(rt: Runtime) {
           document: parse(params.query),
           variableValues: params.variables,
           contextValue: createGraphQLContext(
-            rt,
+            services,
             crypto.randomUUID(),
+            clientOf(ctx.extra.request),
             carriersFromConnectionParams(ctx.connectionParams as Record<string, unknown> | undefined),
           ),
           rootValue: { execute, subscribe },

@@ -8,12 +8,11 @@ import { DataDirLockedError, lockDataDir } from "./db/lock.js";
 import { createHttpServer } from "./http-server.js";
 import { countApps, importApp, listApps } from "./core/apps/app.service.js";
 import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
-import type { Runtime } from "./runtime.js";
-import { ViewerCache } from "./core/auth/viewer-cache.js";
-import { TaskRunner } from "./core/tasks/task-runner.js";
+import { createCore, type Core } from "./core/services.js";
+import type { Db } from "./core/ports/database.js";
 import { safeFetch } from "./providers/http/safe-fetch.js";
 import { createCodeSandbox, type CodeSandbox } from "./providers/sandbox/index.js";
-import { resumeTimedOutForms } from "./core/workflows/resume-run.service.js";
+import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
 import { createModelProvider } from "./providers/model/index.js";
@@ -28,7 +27,8 @@ export function databaseTarget(config: Config): DatabaseTarget {
 export type RunningServer = {
   url: string;
   port: number;
-  rt: Runtime;
+  /** The wiring, for the CLI-side code and tests that set up or inspect data; surfaces never see it. */
+  rt: { config: Config; db: Db; log: Logger; core: Core; viewers: Core["viewers"]; statements(): number };
   demo: { code: string } | null;
   close(): Promise<void>;
 };
@@ -46,31 +46,31 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       if (applied.length) log.info({ applied }, "applied migrations");
     }
     const retention = { retentionMs: config.taskRetentionMs, tombstoneMs: 24 * 3600 * 1000 };
-    const store = config.redisUrl ? new RedisTaskStore(config.redisUrl, retention) : new MemoryTaskStore(retention);
+    const taskStore = config.redisUrl ? new RedisTaskStore(config.redisUrl, retention) : new MemoryTaskStore(retention);
+    const rateLimiters = createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
-    const rt: Runtime = {
-      config,
+    const core = createCore({
       db: database.db,
       log,
-      viewers: new ViewerCache(database.db),
+      secretKey: config.secretKey,
       models: createModelProvider(config),
-      tasks: new TaskRunner(store),
-      fetch: (url, init, policy) => safeFetch(url, init, { ...policy, allow: config.outboundAllow }),
+      taskStore,
+      rateLimiter: rateLimiters.limiter,
+      fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
-    };
+    });
+    const rt = { config, db: database.db, log, core, viewers: core.viewers, statements: database.statements };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {
       const imported = await importApp(rt.db, DEMO_APP_DSL);
       demo = { code: imported.code };
       log.info({ appId: imported.id, code: imported.code }, "imported the demo chat app");
     }
-    const http = createHttpServer(rt);
+    const http = createHttpServer(core.services, config, log);
     // Human input forms whose node timeout passed send their runs down the timeout branch.
     const sweeper = setInterval(() => {
-      resumeTimedOutForms(rt).catch((err) =>
-        log.warn({ err }, "human input timeout sweep failed"),
-      );
+      core.resumeTimedOutForms().catch((err) => log.warn({ err }, "human input timeout sweep failed"));
     }, 15_000);
     sweeper.unref();
     await new Promise<void>((resolve, reject) => {
@@ -90,9 +90,10 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       async close() {
         clearInterval(sweeper);
         await http.close();
-        await rt.tasks.close(); // running generations stop and save what they have
+        await core.close(); // running generations stop and save what they have
         await sandbox?.close();
-        await store.close();
+        await taskStore.close();
+        await rateLimiters.close();
         await db.close();
         release();
       },

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 const root = path.resolve(import.meta.dirname, "..");
 const src = path.join(root, "src");
 
-type Import = { from: string; spec: string; target: string | null };
+type Import = { from: string; spec: string; target: string | null; typeOnly: boolean };
 
 /** Every static or dynamic import of every source file under src/, resolved to a src-relative path. */
 export function importsOf(dir = src): Import[] {
@@ -18,10 +18,10 @@ export function importsOf(dir = src): Import[] {
     const from = path.relative(src, file);
     if (from.startsWith("generated")) continue;
     const text = fs.readFileSync(file, "utf8");
-    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
-      const spec = m[1] ?? m[2];
+    for (const m of text.matchAll(/(?:^|\n)\s*((?:import|export)[^'"]*?)from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
+      const spec = m[2] ?? m[3];
       const target = spec.startsWith(".") ? path.relative(src, path.resolve(path.dirname(file), spec)) : null;
-      out.push({ from, spec, target });
+      out.push({ from, spec, target, typeOnly: /^(import|export)\s+type\b/.test(m[1] ?? "") });
     }
   }
   return out;
@@ -58,6 +58,18 @@ describe("import walls", () => {
   it("adapters import the core's ports and errors, never a surface", () => {
     expect(
       violations((i) => ADAPTERS.includes(area(i.from)) && i.target !== null && SURFACES.includes(area(i.target))),
+    ).toEqual([]);
+  });
+
+  it("a surface reaches data only through the core's use cases: no database client, no task runner", () => {
+    expect(
+      violations((i) => {
+        if (!SURFACES.includes(area(i.from)) || i.target === null) return false;
+        const to = i.target.replace(/\.js$/, "");
+        if (to === path.join("core", "ports", "database") || to.startsWith(path.join("core", "tasks", "task-runner"))) return true;
+        // Generated Prisma types name records; its client and query values are the core's alone.
+        return area(to) === "generated" && !i.typeOnly;
+      }),
     ).toEqual([]);
   });
 

@@ -16,6 +16,15 @@ describe("configuration", () => {
     expect(c.secretKey.length).toBeGreaterThanOrEqual(32);
   });
 
+  it("trusts no proxy and echoes every Origin unless told otherwise", () => {
+    expect(loadConfig({ DATA_DIR: tmp() })).toMatchObject({ trustProxy: 0, corsAllowOrigins: [] });
+    expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: "true", CORS_ALLOW_ORIGINS: "https://a.example, http://localhost:3000" })).toMatchObject({
+      trustProxy: 1,
+      corsAllowOrigins: ["https://a.example", "http://localhost:3000"],
+    });
+    expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: "2" }).trustProxy).toBe(2);
+  });
+
   it("keeps the embedded secret key in DATA_DIR, so passports survive a restart", () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir }).secretKey;
@@ -33,6 +42,8 @@ describe("configuration", () => {
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
     [{ SECRET_KEY: "short" }, /^SECRET_KEY: must be at least 16 characters/],
     [{ DATABASE_URL: "postgresql://postgres@127.0.0.1/db" }, /^SECRET_KEY: required when DATABASE_URL is set/],
+    [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY: must be false, true or the number of proxies/],
+    [{ CORS_ALLOW_ORIGINS: "chat.example.com" }, /^CORS_ALLOW_ORIGINS: "chat.example.com" is not an origin/],
   ])("refuses %o naming the variable", (env, message) => {
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(message);

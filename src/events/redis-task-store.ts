@@ -4,6 +4,7 @@
 import { Redis } from "ioredis";
 import type { LoggedEvent, RetentionOptions, TaskMeta, TaskStore } from "../core/ports/task-store.js";
 import { aborted } from "../core/ports/task-store.js";
+import { eventFromJson, eventToJson } from "./event-json.js";
 
 const PREFIX = "appgraph:task:";
 const STOP_CHANNEL = "appgraph:stop";
@@ -34,7 +35,7 @@ export class RedisTaskStore implements TaskStore {
       }
       const set = this.listeners.get(channel);
       if (!set) return;
-      const message = JSON.parse(text) as LiveMessage;
+      const message = eventFromJson(text) as LiveMessage;
       for (const listener of set) listener(message);
     });
     this.ready = this.sub.subscribe(STOP_CHANNEL);
@@ -50,7 +51,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async append(taskId: string, seq: number, event: unknown) {
-    const json = JSON.stringify(event);
+    const json = eventToJson(event);
     await this.cmd
       .multi()
       .xadd(logKey(taskId), `${seq}-1`, "e", json)
@@ -94,7 +95,7 @@ export class RedisTaskStore implements TaskStore {
         const entries = await this.cmd.xrange(logKey(taskId), `${last + 1}-0`, "+");
         for (const [id, fields] of entries) {
           const seq = Number(id.split("-")[0]);
-          if (seq > last) yield { seq, event: JSON.parse(fields[1]) };
+          if (seq > last) yield { seq, event: eventFromJson(fields[1]) };
         }
       };
       for await (const e of replay.call(this)) {

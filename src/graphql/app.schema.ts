@@ -1,6 +1,7 @@
-// The app a passport belongs to: site, parameters, meta.
+// The app a passport belongs to: site, parameters, tool icons.
+import type { App, Site } from "../generated/prisma/client.js";
+import type { AppParameters } from "../core/apps/app-info.service.js";
 import { builder } from "./builder.js";
-import { appMeta, appParameters } from "../core/apps/app-info.service.js";
 import { APP_MODES } from "../core/apps/dsl.js";
 
 export const AppModeEnum = builder.enumType("AppMode", {
@@ -10,7 +11,7 @@ export const AppModeEnum = builder.enumType("AppMode", {
   >,
 });
 
-const SiteRef = builder.prismaObject("Site", {
+const SiteRef = builder.objectRef<Site>("Site").implement({
   description: "How the app presents itself on its share page.",
   fields: (t) => ({
     code: t.exposeString("code", { description: "The share code (Dify's X-App-Code)." }),
@@ -49,40 +50,59 @@ const UserInputField = builder.objectRef<InputField>("UserInputField").implement
   }),
 });
 
-type Parameters = Awaited<ReturnType<typeof appParameters>>;
+const FeatureRef = builder.objectRef<Record<string, unknown>>("AppFeature").implement({
+  description: "A feature switch and its settings, as the app's DSL declares them.",
+  fields: (t) => ({
+    enabled: t.boolean({ resolve: (f) => f.enabled === true }),
+    settings: t.field({ type: "JSON", description: "The whole setting, keyed as in the DSL.", resolve: (f) => f }),
+  }),
+});
 
-const AppParameters = builder.objectRef<Parameters>("AppParameters").implement({
+const AppParametersRef = builder.objectRef<AppParameters>("AppParameters").implement({
   description: "What the app asks for and offers (Dify's /parameters).",
   fields: (t) => ({
-    openingStatement: t.string({ nullable: true, resolve: (p) => p.opening_statement }),
-    suggestedQuestions: t.stringList({ resolve: (p) => p.suggested_questions }),
+    openingStatement: t.exposeString("openingStatement", { nullable: true }),
+    suggestedQuestions: t.exposeStringList("suggestedQuestions"),
     userInputForm: t.field({
       type: [UserInputField],
       resolve: (p) =>
-        p.user_input_form.map((entry) => {
+        p.userInputForm.map((entry) => {
           const [type, spec] = Object.entries(entry)[0] ?? ["text-input", {}];
           return { type, spec: spec as Record<string, any> };
         }),
     }),
-    fileUpload: t.field({ type: "JSON", resolve: (p) => p.file_upload }),
-    features: t.field({
-      type: "JSON",
-      description: "The remaining feature switches, keyed as in Dify's /parameters.",
-      resolve: (p) => ({
-        suggested_questions_after_answer: p.suggested_questions_after_answer,
-        speech_to_text: p.speech_to_text,
-        text_to_speech: p.text_to_speech,
-        retriever_resource: p.retriever_resource,
-        annotation_reply: p.annotation_reply,
-        more_like_this: p.more_like_this,
-        sensitive_word_avoidance: p.sensitive_word_avoidance,
-      }),
-    }),
-    systemParameters: t.field({ type: "JSON", resolve: (p) => p.system_parameters }),
+    suggestedQuestionsAfterAnswer: t.field({ type: FeatureRef, resolve: (p) => p.suggestedQuestionsAfterAnswer }),
+    speechToText: t.field({ type: FeatureRef, resolve: (p) => p.speechToText }),
+    textToSpeech: t.field({ type: FeatureRef, resolve: (p) => p.textToSpeech }),
+    retrieverResource: t.field({ type: FeatureRef, resolve: (p) => p.retrieverResource }),
+    annotationReply: t.field({ type: FeatureRef, resolve: (p) => p.annotationReply }),
+    moreLikeThis: t.field({ type: FeatureRef, resolve: (p) => p.moreLikeThis }),
+    sensitiveWordAvoidance: t.field({ type: FeatureRef, resolve: (p) => p.sensitiveWordAvoidance }),
+    fileUpload: t.field({ type: "JSON", description: "Which files users may attach, as the DSL declares it.", resolve: (p) => p.fileUpload }),
+    systemParameters: t.field({ type: SystemParametersRef, resolve: (p) => p.systemParameters }),
   }),
 });
 
-const AppRef = builder.prismaObject("App", {
+const SystemParametersRef = builder.objectRef<AppParameters["systemParameters"]>("SystemParameters").implement({
+  description: "Upload limits, in MB (and a count of files for workflow inputs).",
+  fields: (t) => ({
+    imageFileSizeMb: t.exposeInt("imageFileSizeMb"),
+    videoFileSizeMb: t.exposeInt("videoFileSizeMb"),
+    audioFileSizeMb: t.exposeInt("audioFileSizeMb"),
+    fileSizeMb: t.exposeInt("fileSizeMb"),
+    workflowFileCount: t.exposeInt("workflowFileCount"),
+  }),
+});
+
+const ToolIconRef = builder.objectRef<{ tool: string; background: string; content: string }>("ToolIcon").implement({
+  fields: (t) => ({
+    tool: t.exposeString("tool", { description: "The tool's name." }),
+    background: t.exposeString("background"),
+    content: t.exposeString("content", { description: "An emoji." }),
+  }),
+});
+
+const AppRef = builder.objectRef<App>("App").implement({
   description: "A published LLM app.",
   fields: (t) => ({
     id: t.exposeID("id"),
@@ -93,16 +113,13 @@ const AppRef = builder.prismaObject("App", {
     icon: t.exposeString("icon", { nullable: true }),
     iconBackground: t.exposeString("iconBackground", { nullable: true }),
     useIconAsAnswerIcon: t.exposeBoolean("useIconAsAnswerIcon"),
-    // From the cached app, like the REST surface: a page load touches no database.
-    site: t.field({ type: SiteRef, nullable: true, resolve: async (app, _args, ctx) => (await ctx.rt.viewers.app(app.id))?.site ?? null }),
-    parameters: t.field({
-      type: AppParameters,
-      resolve: (app, _args, ctx) => ctx.rt.viewers.memo(app.id, "parameters", () => appParameters(ctx.rt.db, app)),
-    }),
+    site: t.field({ type: SiteRef, resolve: async (_app, _args, ctx) => ctx.services.apps.site(await ctx.viewer()).site }),
+    parameters: t.field({ type: AppParametersRef, resolve: async (_app, _args, ctx) => ctx.services.apps.parameters(await ctx.viewer()) }),
     toolIcons: t.field({
-      type: "JSON",
+      type: [ToolIconRef],
       description: "Icons of the tools the app uses (Dify's /meta `tool_icons`).",
-      resolve: async (app, _args, ctx) => (await ctx.rt.viewers.memo(app.id, "meta", () => appMeta(ctx.rt.db, app))).tool_icons,
+      resolve: async (_app, _args, ctx) =>
+        Object.entries(await ctx.services.apps.toolIcons(await ctx.viewer())).map(([tool, icon]) => ({ tool, ...icon })),
     }),
   }),
 });

@@ -1,8 +1,8 @@
 // Passports for GraphQL-only clients: the same token GET /api/passport gives.
 import { builder } from "./builder.js";
-import { issuePassport } from "../core/auth/passport.service.js";
+import type { AuthService } from "../core/auth/passport.service.js";
 
-type PassportResult = Awaited<ReturnType<typeof issuePassport>>;
+type PassportResult = Awaited<ReturnType<AuthService["passport"]>>;
 
 const Passport = builder.objectRef<PassportResult>("Passport").implement({
   fields: (t) => ({
@@ -21,7 +21,6 @@ builder.mutationField("passport", (t) =>
     description: "A passport for an end user of the app shared under appCode; reuses the end user named by userId.",
     errors: {},
     args: { appCode: t.arg.string({ required: true }), userId: t.arg.string() },
-    resolve: (_root, { appCode, userId }, ctx) =>
-      issuePassport(ctx.rt.db, ctx.rt.config.secretKey, { appCode, userId: userId ?? null }),
+    resolve: (_root, { appCode, userId }, ctx) => ctx.services.auth.passport({ appCode, userId: userId ?? null }),
   }),
 );

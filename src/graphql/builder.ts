@@ -1,15 +1,13 @@
 // The Pothos builder: configuration only. Types live in one module per area.
 import SchemaBuilder from "@pothos/core";
 import ErrorsPlugin from "@pothos/plugin-errors";
-import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
-import type PrismaTypes from "../generated/pothos-types.js";
-import { getDatamodel } from "../generated/pothos-types.js";
 import { AppError } from "../core/errors.js";
 import type { GraphQLContext } from "./context.js";
 
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 export const builder = new SchemaBuilder<{
-  PrismaTypes: PrismaTypes;
   Context: GraphQLContext;
   DefaultFieldNullability: false;
   Scalars: {
@@ -18,13 +16,18 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin],
-  errors: { defaultTypes: [AppError], directResult: true },
-  relay: {},
-  prisma: {
-    client: (ctx) => ctx.rt.db,
-    dmmf: getDatamodel(),
-    // Field-level query planning only: resolvers always go through the core's scoped reads.
-    onUnusedQuery: null,
+  plugins: [ErrorsPlugin, RelayPlugin],
+  errors: {
+    defaultTypes: [AppError],
+    directResult: true,
+    // Named after the field: `renameConversation` answers a `RenameConversationResult`, which is a
+    // `RenameConversationPayload` or an `AppError`.
+    defaultUnionOptions: { name: ({ fieldName }) => `${upperFirst(fieldName)}Result` },
+    defaultResultOptions: { name: ({ fieldName }) => `${upperFirst(fieldName)}Payload` },
+  },
+  relay: {
+    // Cursors are opaque strings; ids of nodes are global and owner-scoped (see common.schema.ts).
+    cursorType: "String",
+    nodesQueryOptions: false,
   },
 });

@@ -1,6 +1,8 @@
-// Scalars and the typed error every field can return.
+// Scalars, ids, and the typed error every field can return.
+import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import { builder } from "./builder.js";
 import { AppError } from "../core/errors.js";
+import { UUID } from "../core/conversations/scope.js";
 
 builder.scalarType("JSON", {
   description: "Any JSON value.",
@@ -9,7 +11,7 @@ builder.scalarType("JSON", {
 });
 
 builder.scalarType("DateTime", {
-  description: "An ISO-8601 timestamp.",
+  description: "An ISO-8601 timestamp in UTC, with milliseconds.",
   serialize: (d) => d.toISOString(),
   parseValue: (v) => {
     const d = new Date(String(v));
@@ -43,3 +45,23 @@ builder.objectType(AppError, {
 
 builder.queryType({});
 builder.mutationType({});
+
+/** The global id of a node (`Conversation`, `Message`, `WorkflowRun`): what its `id` field answers. */
+export const globalId = (typename: string, id: string) => encodeGlobalID(typename, id);
+
+/**
+ * The record id an id argument names: a global id of `typename`, or the bare UUID the REST surface
+ * uses. Anything else is passed on as it is, and names nothing (the core answers "not found").
+ */
+export function recordId(value: string | number | null | undefined, typename: string): string | null {
+  if (value === null || value === undefined) return null;
+  const text = String(value);
+  if (UUID.test(text)) return text;
+  try {
+    const decoded = decodeGlobalID(text);
+    if (decoded.typename === typename) return decoded.id;
+  } catch {
+    // not a global id
+  }
+  return text;
+}

@@ -1,17 +1,32 @@
 // The GraphQL context, built once per request (HTTP) or per operation (graphql-ws).
-import { authenticate, cookieValue, type PassportCarriers, type Viewer } from "../core/auth/passport.service.js";
-import { authDeps, type Runtime } from "../runtime.js";
+import { cookieValue, type PassportCarriers, type Viewer } from "../core/auth/passport.service.js";
+import DataLoader from "dataloader";
+import type { Client, Services } from "../core/services.js";
+import type { MessageRecord } from "../core/messages/message.service.js";
+import type { Page } from "../core/pages.js";
+import { loadFirstMessagePages } from "./conversation.schema.js";
 
 export type GraphQLContext = {
-  rt: Runtime;
+  services: Services;
   requestId: string;
+  /** Who is asking, for per-client limits. */
+  client: Client;
   /** The passport bearer; throws Dify's auth errors. */
   viewer(): Promise<Viewer>;
+  /** Batches of this request's nested reads, so lists under lists cost a query per level, not per item. */
+  loaders: { firstMessagePages: DataLoader<string, Page<MessageRecord>> };
 };
 
-export function createGraphQLContext(rt: Runtime, requestId: string, carriers: PassportCarriers): GraphQLContext {
+export function createGraphQLContext(services: Services, requestId: string, client: Client, carriers: PassportCarriers): GraphQLContext {
   let viewer: Promise<Viewer> | undefined;
-  return { rt, requestId, viewer: () => (viewer ??= authenticate(authDeps(rt), carriers)) };
+  const ctx: GraphQLContext = {
+    services,
+    requestId,
+    client,
+    viewer: () => (viewer ??= services.auth.authenticate(carriers)),
+    loaders: { firstMessagePages: new DataLoader<string, Page<MessageRecord>>((keys) => loadFirstMessagePages(ctx, keys)) },
+  };
+  return ctx;
 }
 
 /** Carriers from a fetch Request: the same headers and cookie as the REST surface. */

@@ -1,25 +1,14 @@
 // Generations over GraphQL: subscriptions that start one and stream its events (graphql-ws and SSE),
-// blocking mutations, stop, and resume by sequence number. The same core calls as the REST routes.
+// blocking mutations, stop, and resume by sequence number. The same use cases as the REST routes.
 import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
-import { appErrorValue, type AppErrorValue } from "./common.schema.js";
-import { MessageRef } from "./conversation.schema.js";
+import { appErrorValue, globalId, recordId, type AppErrorValue } from "./common.schema.js";
+import { MessageRef, UsageRef } from "./conversation.schema.js";
 import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES } from "./workflow.schema.js";
-import { startChatflow } from "../core/workflows/chatflow.service.js";
-import { messageItem } from "../core/messages/message.service.js";
 import { AppError } from "../core/errors.js";
 import type { GenerationEvent } from "../core/generation/events.js";
-import {
-  startChat,
-  startCompletion,
-  startMoreLikeThis,
-  type GenerationResult,
-  type StartedGeneration,
-} from "../core/generation/generation.service.js";
-import { openTaskEvents } from "../core/tasks/task-events.js";
-import { suggestedQuestions } from "../core/generation/suggestions.service.js";
+import type { GenerationResult, GenerationTask, StreamEvent } from "../core/generation/generation.service.js";
 import type { LoggedEvent } from "../core/ports/task-store.js";
-import type { Viewer } from "../core/auth/passport.service.js";
 
 type SeqEvent = GenerationEvent & { seq: number };
 
@@ -29,9 +18,13 @@ const GenerationEventInterface = builder.interfaceRef<SeqEvent>("GenerationEvent
   fields: (t) => ({
     seq: t.int({ description: "The event's sequence number in its task: resume after it with taskEvents.", resolve: (e) => e.seq }),
     taskId: t.id({ resolve: (e) => e.taskId }),
-    messageId: t.id({ resolve: (e) => e.messageId }),
-    conversationId: t.id({ nullable: true, description: "null for completion apps.", resolve: (e) => e.conversationId }),
-    createdAt: t.field({ type: "DateTime", description: "When the message was created.", resolve: (e) => new Date(e.createdAt * 1000) }),
+    messageId: t.id({ description: "The message's global id.", resolve: (e) => globalId("Message", e.messageId) }),
+    conversationId: t.id({
+      nullable: true,
+      description: "The conversation's global id; null for completion apps.",
+      resolve: (e) => (e.conversationId ? globalId("Conversation", e.conversationId) : null),
+    }),
+    createdAt: t.field({ type: "DateTime", description: "When the message was created.", resolve: (e) => e.createdAt }),
   }),
 });
 
@@ -64,20 +57,12 @@ const MessageReplace = eventType("MessageReplace", "message_replace", "The whole
   reason: t.string({ resolve: (e: any) => e.reason }),
 }));
 
-const Usage = builder.objectRef<{ promptTokens: number; completionTokens: number; totalTokens: number }>("Usage").implement({
-  fields: (t) => ({
-    promptTokens: t.exposeInt("promptTokens"),
-    completionTokens: t.exposeInt("completionTokens"),
-    totalTokens: t.exposeInt("totalTokens"),
-  }),
-});
-
 const MessageEnd = eventType("MessageEnd", "message_end", "The answer is complete and saved.", (t) => ({
-  usage: t.field({ type: Usage, resolve: (e: any) => e.usage }),
+  usage: t.field({ type: UsageRef, resolve: (e: any) => e.usage }),
   message: t.field({
     type: MessageRef,
     description: "The saved message.",
-    resolve: async (e: any, _args: unknown, ctx: GraphQLContext) => messageItem(ctx.rt.db, await ctx.viewer(), e.messageId),
+    resolve: async (e: any, _args: unknown, ctx: GraphQLContext) => ctx.services.messages.get(await ctx.viewer(), e.messageId),
   }),
 }));
 const GenerationFailed = eventType("GenerationFailed", "error", "The generation failed; the message is saved with status error.", (t) => ({
@@ -125,36 +110,41 @@ const CompletionMessageInput = builder.inputType("CompletionMessageInput", {
   }),
 });
 
-/** Start a task and stream its events; an error before it starts is yielded as an AppError. */
-async function* streamOf(ctx: GraphQLContext, start: (viewer: Viewer) => Promise<{ taskId: string }>): AsyncGenerator<SeqEvent | AppErrorValue> {
-  let events: AsyncIterable<LoggedEvent>;
+/** Start a generation (or open a task's events) and stream them; an error before it starts is yielded as an AppError. */
+async function* streamOf(open: () => Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent<StreamEvent>>>): AsyncGenerator<unknown> {
+  let events: AsyncIterable<LoggedEvent<StreamEvent>>;
   try {
-    const started = await start(await ctx.viewer());
-    events = ctx.rt.tasks.store.read(started.taskId, 0);
+    events = (await open())();
   } catch (err) {
     if (err instanceof AppError) {
-      yield appErrorValue(err);
+      yield appErrorValue(err) satisfies AppErrorValue;
       return;
     }
     throw err;
   }
   // Returning early (the client unsubscribed) ends the reading, not the task.
-  for await (const { seq, event } of events) yield { ...(event as GenerationEvent), seq };
+  for await (const { seq, event } of events) yield { ...event, seq };
 }
+
+const chatRequest = (input: { query: string; inputs?: unknown; conversationId?: string | number | null; parentMessageId?: string | number | null; files?: unknown[] | null }) => ({
+  query: input.query,
+  inputs: input.inputs ?? {},
+  conversationId: recordId(input.conversationId, "Conversation"),
+  parentMessageId: recordId(input.parentMessageId, "Message"),
+  files: input.files ?? undefined,
+});
+
+const eventsOf = (start: () => Promise<GenerationTask>) => async () => (await start()).events;
 
 builder.subscriptionType({});
 
 builder.subscriptionField("chatMessage", (t) =>
   t.field({
     type: GenerationEventUnion,
-    description: "Send a message to a chat or agent-chat app and stream the answer.",
+    description: "Send a message to a chat, agent-chat or chatflow app and stream the answer.",
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
-    subscribe: (_root, { input }, ctx) =>
-      streamOf(ctx, (viewer) => {
-        const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId, files: input.files ?? undefined };
-        return viewer.app.mode === "advanced-chat" ? startChatflow(ctx.rt, viewer, request) : startChat(ctx.rt, viewer, request);
-      }),
-    resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
+    subscribe: (_root, { input }, ctx) => streamOf(eventsOf(async () => ctx.services.generations.sendChatMessage(await ctx.viewer(), chatRequest(input)))),
+    resolve: (event) => event as AppError, // events and AppErrorValues, told apart by the union
   }),
 );
 
@@ -164,8 +154,8 @@ builder.subscriptionField("completionMessage", (t) =>
     description: "Run a completion app and stream the answer.",
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamOf(ctx, (viewer) => startCompletion(ctx.rt, viewer, { query: input.query, inputs: input.inputs ?? {} })),
-    resolve: (event) => event as unknown as AppError, // events and AppErrorValues, told apart by the union
+      streamOf(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} }))),
+    resolve: (event) => event as AppError,
   }),
 );
 
@@ -174,21 +164,9 @@ builder.subscriptionField("taskEvents", (t) =>
     type: GenerationEventUnion,
     description: "Resume a generation you started: the events after `after` (a seq), replayed, then live.",
     args: { taskId: t.arg.id({ required: true }), after: t.arg.int({ defaultValue: 0 }) },
-    subscribe: async function* (_root, { taskId, after }, ctx) {
-      let open: (signal?: AbortSignal) => AsyncIterable<LoggedEvent>;
-      try {
-        if ((after ?? 0) < 0) throw new AppError("invalid_param", 400, "after must not be negative", "after");
-        open = await openTaskEvents(ctx.rt.tasks, await ctx.viewer(), String(taskId), after ?? 0);
-      } catch (err) {
-        if (err instanceof AppError) {
-          yield appErrorValue(err);
-          return;
-        }
-        throw err;
-      }
-      for await (const { seq, event } of open()) yield { ...(event as GenerationEvent), seq };
-    },
-    resolve: (event) => event as unknown as AppError, // an AppErrorValue, resolved by the union
+    subscribe: (_root, { taskId, after }, ctx) =>
+      streamOf(async () => ctx.services.generations.follow(await ctx.viewer(), String(taskId), after ?? 0)),
+    resolve: (event) => event as AppError,
   }),
 );
 
@@ -196,11 +174,16 @@ const GenerationResultRef = builder.objectRef<GenerationResult>("GenerationResul
   description: "A finished generation (blocking mode).",
   fields: (t) => ({
     taskId: t.id({ resolve: (r) => r.taskId }),
-    messageId: t.id({ resolve: (r) => r.messageId }),
-    conversationId: t.id({ nullable: true, resolve: (r) => r.conversationId }),
+    messageId: t.id({ description: "The message's global id.", resolve: (r) => globalId("Message", r.messageId) }),
+    conversationId: t.id({ nullable: true, resolve: (r) => (r.conversationId ? globalId("Conversation", r.conversationId) : null) }),
     answer: t.string({ resolve: (r) => r.answer }),
-    usage: t.field({ type: Usage, resolve: (r) => r.usage }),
-    createdAt: t.field({ type: "DateTime", resolve: (r) => new Date(r.createdAt * 1000) }),
+    usage: t.field({ type: UsageRef, resolve: (r) => r.usage }),
+    createdAt: t.field({ type: "DateTime", resolve: (r) => r.createdAt }),
+    message: t.field({
+      type: MessageRef,
+      description: "The saved message.",
+      resolve: async (r, _args, ctx) => ctx.services.messages.get(await ctx.viewer(), r.messageId),
+    }),
   }),
 });
 
@@ -210,53 +193,36 @@ builder.mutationFields((t) => ({
     description: "Send a message and wait for the whole answer (blocking mode).",
     errors: {},
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const viewer = await ctx.viewer();
-      const request = { query: input.query, inputs: input.inputs ?? {}, conversationId: input.conversationId, parentMessageId: input.parentMessageId, files: input.files ?? undefined };
-      if (viewer.app.mode !== "advanced-chat") return (await startChat(ctx.rt, viewer, request)).result;
-      const started = await startChatflow(ctx.rt, viewer, request);
-      const outcome = await started.result;
-      return {
-        taskId: started.taskId,
-        messageId: started.messageId,
-        conversationId: started.conversationId,
-        createdAt: started.createdAt,
-        mode: "advanced-chat",
-        answer: outcome.answer,
-        usage: { promptTokens: 0, completionTokens: 0, totalTokens: outcome.tokens },
-      };
-    },
+    resolve: async (_root, { input }, ctx) => (await ctx.services.generations.sendChatMessage(await ctx.viewer(), chatRequest(input))).result,
   }),
   sendCompletionMessage: t.field({
     type: GenerationResultRef,
     errors: {},
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      (await startCompletion(ctx.rt, await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} })).result,
+      (await ctx.services.generations.sendCompletionMessage(await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} })).result,
   }),
   moreLikeThis: t.field({
     type: GenerationResultRef,
     description: "Another answer to a completion message's inputs (when the app enables it).",
     errors: {},
     args: { messageId: t.arg.id({ required: true }) },
-    resolve: async (_root, { messageId }, ctx) => (await startMoreLikeThis(ctx.rt, await ctx.viewer(), String(messageId))).result,
+    resolve: async (_root, { messageId }, ctx) =>
+      (await ctx.services.generations.moreLikeThis(await ctx.viewer(), recordId(messageId, "Message")!)).result,
   }),
   stopGeneration: t.boolean({
     description: "Stop a generation you started. False when there was nothing of yours to stop.",
-    errors: { directResult: false },
+    errors: { directResult: false, dataField: { name: "stopped" } },
     args: { taskId: t.arg.id({ required: true }) },
-    resolve: async (_root, { taskId }, ctx) => {
-      const viewer = await ctx.viewer();
-      return ctx.rt.tasks.stop(String(taskId), { appId: viewer.app.id, endUserId: viewer.endUser.id });
-    },
+    resolve: async (_root, { taskId }, ctx) => ctx.services.generations.stop(await ctx.viewer(), String(taskId)),
   }),
 }));
 
 builder.queryField("suggestedQuestions", (t) =>
   t.stringList({
     description: "Follow-up questions the model suggests after a message (chat apps that enable it).",
-    errors: { directResult: false },
+    errors: { directResult: false, dataField: { name: "questions" } },
     args: { messageId: t.arg.id({ required: true }) },
-    resolve: async (_root, { messageId }, ctx) => suggestedQuestions(ctx.rt, await ctx.viewer(), String(messageId)),
+    resolve: async (_root, { messageId }, ctx) => ctx.services.generations.suggestedQuestions(await ctx.viewer(), recordId(messageId, "Message")!),
   }),
 );

@@ -1,13 +1,12 @@
 // Workflow and chatflow runs over GraphQL: one type per event kind (with typed outputs for the node
 // kinds we know and JSON for the rest), runs and their node executions, human input forms.
 import { builder } from "./builder.js";
-import { appErrorValue, type AppErrorValue } from "./common.schema.js";
+import { appErrorValue, globalId, recordId, type AppErrorValue } from "./common.schema.js";
+import { connectionOf } from "./conversation.schema.js";
 import { AppError } from "../core/errors.js";
 import type { WorkflowEvent } from "../core/workflows/events.js";
-import { startWorkflowRun } from "../core/workflows/run.service.js";
-import { findOwnRun, listNodeExecutions, openRunEvents } from "../core/workflows/run-events.service.js";
-import { formView } from "../core/workflows/human-input.service.js";
-import { submitHumanInput } from "../core/workflows/resume-run.service.js";
+import type { FormRecord } from "../core/workflows/human-input.service.js";
+import type { NodeExecutionRecord, RunRecord } from "../core/workflows/workflow.service.js";
 import type { LoggedEvent } from "../core/ports/task-store.js";
 
 type Seq<E> = E & { seq: number };
@@ -18,7 +17,7 @@ const WorkflowEventInterface = builder.interfaceRef<Seq<WorkflowEvent>>("Workflo
   fields: (t) => ({
     seq: t.int({ resolve: (e) => e.seq }),
     taskId: t.id({ resolve: (e) => e.taskId }),
-    runId: t.id({ resolve: (e) => e.runId }),
+    runId: t.id({ description: "The run's global id (a WorkflowRun node).", resolve: (e) => globalId("WorkflowRun", e.runId) }),
   }),
 });
 
@@ -140,7 +139,7 @@ export const HumanInputRequiredEvent = eventType("HumanInputRequired", "human_in
   formContent: t.string({ resolve: (e: any) => e.formContent }),
   inputs: t.field({ type: "JSON", resolve: (e: any) => e.inputs }),
   actions: t.field({ type: "JSON", resolve: (e: any) => e.actions }),
-  expirationTime: t.field({ type: "DateTime", resolve: (e: any) => new Date(e.expirationTime * 1000) }),
+  expirationTime: t.field({ type: "DateTime", resolve: (e: any) => e.expirationTime }),
 }));
 export const HumanInputFormFilled = eventType("HumanInputFormFilled", "human_input_form_filled", "A person answered the form.", (t) => ({
   nodeId: t.string({ resolve: (e: any) => e.nodeId }),
@@ -224,79 +223,98 @@ builder.subscriptionFields((t) => ({
     description: "Run the current workflow app and stream its events.",
     args: { input: t.arg({ type: WorkflowRunInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamEvents(async () => {
-        const started = await startWorkflowRun(ctx.rt, await ctx.viewer(), { inputs: input.inputs ?? {}, files: input.files ?? undefined });
-        return (signal) => ctx.rt.tasks.store.read(started.taskId, 0, signal);
-      }),
+      streamEvents(async () => (await ctx.services.workflows.run(await ctx.viewer(), { inputs: input.inputs ?? {}, files: input.files ?? undefined })).events),
     resolve: (e) => e as AppError,
   }),
   runEvents: t.field({
     type: WorkflowStreamEvent,
     description: "Follow a run you started: after `after` (a seq) of its current part, or its end when it is over.",
-    args: { runId: t.arg.id({ required: true }), after: t.arg.int({ defaultValue: 0 }), includeStateSnapshot: t.arg.boolean({ defaultValue: false }) },
+    args: {
+      runId: t.arg.id({ required: true, description: "The run's global id or UUID." }),
+      after: t.arg.int({ defaultValue: 0 }),
+      includeStateSnapshot: t.arg.boolean({ defaultValue: false }),
+    },
     subscribe: (_root, { runId, after, includeStateSnapshot }, ctx) =>
       streamEvents(async () =>
-        openRunEvents(ctx.rt, await ctx.viewer(), String(runId), { after: Math.max(0, after ?? 0), snapshot: includeStateSnapshot ?? false }),
+        ctx.services.workflows.follow(await ctx.viewer(), recordId(runId, "WorkflowRun")!, { after: after ?? 0, snapshot: includeStateSnapshot ?? false }),
       ),
     resolve: (e) => e as AppError,
   }),
 }));
 
-type RunRow = Awaited<ReturnType<typeof findOwnRun>>;
-type ExecutionRow = Awaited<ReturnType<typeof listNodeExecutions>>["rows"][number];
-
-const NodeExecution = builder.objectRef<ExecutionRow>("NodeExecution").implement({
+const NodeExecution = builder.objectRef<NodeExecutionRecord>("NodeExecution").implement({
   fields: (t) => ({
-    id: t.id({ resolve: (n) => n.id }),
-    nodeId: t.string({ resolve: (n) => n.nodeId }),
-    nodeType: t.string({ resolve: (n) => n.nodeType }),
-    title: t.string({ resolve: (n) => n.title }),
-    index: t.int({ resolve: (n) => n.index }),
-    status: t.string({ resolve: (n) => n.status }),
-    error: t.string({ nullable: true, resolve: (n) => n.error }),
-    elapsedTime: t.float({ resolve: (n) => n.elapsedTime }),
-    inputs: t.field({ type: "JSON", nullable: true, resolve: (n) => n.inputs }),
-    outputs: t.field({ type: NodeOutputs, nullable: true, resolve: (n) => (n.outputs ? { nodeType: n.nodeType, outputs: n.outputs as Record<string, any> } : null) }),
-    createdAt: t.field({ type: "DateTime", resolve: (n) => n.createdAt }),
+    id: t.exposeID("id"),
+    nodeId: t.exposeString("nodeId"),
+    nodeType: t.exposeString("nodeType"),
+    title: t.exposeString("title"),
+    index: t.exposeInt("index"),
+    status: t.exposeString("status"),
+    error: t.exposeString("error", { nullable: true }),
+    elapsedTime: t.exposeFloat("elapsedTime"),
+    inputs: t.expose("inputs", { type: "JSON", nullable: true }),
+    outputs: t.field({ type: NodeOutputs, nullable: true, resolve: (n) => (n.outputs ? { nodeType: n.nodeType, outputs: n.outputs } : null) }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
 
-const WorkflowRunRef = builder.objectRef<RunRow>("WorkflowRun").implement({
+const isRun = (v: unknown): v is RunRecord => typeof v === "object" && v !== null && "totalSteps" in v && "finishedAt" in v;
+
+const WorkflowRunRef = builder.objectRef<RunRecord>("WorkflowRun");
+builder.node(WorkflowRunRef, {
   description: "A run of a workflow or chatflow that you started.",
+  id: { resolve: (r) => r.id },
+  isTypeOf: isRun,
+  loadOne: async (id, ctx) => {
+    try {
+      return await ctx.services.workflows.getRun(await ctx.viewer(), id);
+    } catch (err) {
+      if (err instanceof AppError) return null; // another end user's run is no run at all
+      throw err;
+    }
+  },
   fields: (t) => ({
-    id: t.id({ resolve: (r) => r.id }),
-    status: t.string({ resolve: (r) => r.status }),
-    inputs: t.field({ type: "JSON", resolve: (r) => r.inputs }),
-    outputs: t.field({ type: "JSON", nullable: true, resolve: (r) => r.outputs }),
-    error: t.string({ nullable: true, resolve: (r) => r.error }),
-    elapsedTime: t.float({ resolve: (r) => r.elapsedTime }),
-    totalTokens: t.int({ resolve: (r) => r.totalTokens }),
-    totalSteps: t.int({ resolve: (r) => r.totalSteps }),
-    createdAt: t.field({ type: "DateTime", resolve: (r) => r.createdAt }),
-    finishedAt: t.field({ type: "DateTime", nullable: true, resolve: (r) => r.finishedAt }),
-    nodeExecutions: t.connection({
-      type: NodeExecution,
-      resolve: async (r, args, ctx) => {
-        const after = args.after ? Number(args.after) : 0;
-        const { rows, hasMore } = await listNodeExecutions(ctx.rt.db, await ctx.viewer(), r.id, { after: Number.isFinite(after) ? after : 0, first: Math.min(args.first ?? 50, 100) });
-        return {
-          edges: rows.map((n) => ({ cursor: String(n.index), node: n })),
-          pageInfo: { hasNextPage: hasMore, hasPreviousPage: after > 0, startCursor: rows[0] ? String(rows[0].index) : null, endCursor: rows.at(-1) ? String(rows.at(-1)!.index) : null },
-        };
+    status: t.exposeString("status"),
+    inputs: t.expose("inputs", { type: "JSON" }),
+    outputs: t.expose("outputs", { type: "JSON", nullable: true }),
+    error: t.exposeString("error", { nullable: true }),
+    elapsedTime: t.exposeFloat("elapsedTime"),
+    totalTokens: t.exposeInt("totalTokens"),
+    totalSteps: t.exposeInt("totalSteps"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    finishedAt: t.expose("finishedAt", { type: "DateTime", nullable: true }),
+    nodeExecutions: t.connection(
+      {
+        type: NodeExecution,
+        resolve: async (r, args, ctx) => {
+          const after = args.after && /^\d{1,9}$/.test(args.after) ? Number(args.after) : 0;
+          const page = await ctx.services.workflows.nodeExecutions(await ctx.viewer(), r.id, { after, first: args.first ?? 50 });
+          const connection = connectionOf(page, (n) => String(n.index), true);
+          return { ...connection, pageInfo: { ...connection.pageInfo, hasPreviousPage: after > 0 } };
+        },
       },
-    }),
+      { name: "NodeExecutionConnection" },
+      { name: "NodeExecutionEdge" },
+    ),
   }),
 });
 
-type FormView = Awaited<ReturnType<typeof formView>>;
-const HumanInputFormRef = builder.objectRef<FormView>("HumanInputForm").implement({
+const FormActionRef = builder.objectRef<FormRecord["actions"][number]>("HumanInputFormAction").implement({
+  fields: (t) => ({
+    id: t.exposeString("id"),
+    title: t.exposeString("title"),
+    buttonStyle: t.exposeString("button_style"),
+  }),
+});
+
+const HumanInputFormRef = builder.objectRef<FormRecord>("HumanInputForm").implement({
   description: "A form a run waits on; its token is the credential.",
   fields: (t) => ({
-    formContent: t.string({ resolve: (f) => f.form_content }),
-    inputs: t.field({ type: "JSON", resolve: (f) => f.inputs }),
-    resolvedDefaultValues: t.field({ type: "JSON", resolve: (f) => f.resolved_default_values }),
-    actions: t.field({ type: "JSON", resolve: (f) => f.user_actions }),
-    expirationTime: t.field({ type: "DateTime", resolve: (f) => new Date(f.expiration_time * 1000) }),
+    formContent: t.exposeString("content"),
+    inputs: t.field({ type: "JSON", description: "The form's fields, as the DSL declares them.", resolve: (f) => f.inputs }),
+    resolvedDefaultValues: t.field({ type: "JSON", resolve: (f) => f.resolvedDefaultValues }),
+    actions: t.field({ type: [FormActionRef], resolve: (f) => f.actions }),
+    expirationTime: t.expose("expiresAt", { type: "DateTime" }),
   }),
 });
 
@@ -304,32 +322,29 @@ builder.queryFields((t) => ({
   workflowRun: t.field({
     type: WorkflowRunRef,
     errors: {},
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => findOwnRun(ctx.rt.db, await ctx.viewer(), String(id)),
+    args: { id: t.arg.id({ required: true, description: "The run's global id or UUID." }) },
+    resolve: async (_root, { id }, ctx) => ctx.services.workflows.getRun(await ctx.viewer(), recordId(id, "WorkflowRun")!),
   }),
   humanInputForm: t.field({
     type: HumanInputFormRef,
     description: "The form behind a token (no passport needed).",
     errors: {},
     args: { token: t.arg.string({ required: true }) },
-    resolve: (_root, { token }, ctx) => formView(ctx.rt.db, token),
+    resolve: (_root, { token }, ctx) => ctx.services.workflows.form(token, ctx.client),
   }),
 }));
 
 builder.mutationFields((t) => ({
   submitHumanInput: t.boolean({
     description: "Answer a form: the paused run resumes along the chosen action.",
-    errors: { directResult: false },
+    errors: { directResult: false, dataField: { name: "submitted" } },
     args: { token: t.arg.string({ required: true }), action: t.arg.string({ required: true }), inputs: t.arg({ type: "JSON" }) },
-    resolve: async (_root, { token, action, inputs }, ctx) => (await submitHumanInput(ctx.rt, token, { action, inputs: inputs ?? {} }), true),
+    resolve: async (_root, { token, action, inputs }, ctx) => (await ctx.services.workflows.submitForm(token, { action, inputs: inputs ?? {} }, ctx.client), true),
   }),
   stopWorkflowRun: t.boolean({
     description: "Stop a run you started (by its task id). False when there was nothing of yours to stop.",
-    errors: { directResult: false },
+    errors: { directResult: false, dataField: { name: "stopped" } },
     args: { taskId: t.arg.id({ required: true }) },
-    resolve: async (_root, { taskId }, ctx) => {
-      const viewer = await ctx.viewer();
-      return ctx.rt.tasks.stop(String(taskId), { appId: viewer.app.id, endUserId: viewer.endUser.id });
-    },
+    resolve: async (_root, { taskId }, ctx) => ctx.services.workflows.stop(await ctx.viewer(), String(taskId)),
   }),
 }));

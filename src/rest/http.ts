@@ -1,8 +1,8 @@
 // The REST layer's request context and the one place domain errors become Dify's error bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError, badRequest } from "../core/errors.js";
-import { authenticate, cookieValue, type PassportCarriers, type Viewer } from "../core/auth/passport.service.js";
-import { authDeps, type Runtime } from "../runtime.js";
+import { cookieValue, type PassportCarriers, type Viewer } from "../core/auth/passport.service.js";
+import type { Client, Services } from "../core/services.js";
 
 export type RestResult =
   | { status: number; body: unknown }
@@ -13,13 +13,15 @@ export type RestResult =
   | { written: true };
 
 export type RouteContext = {
-  rt: Runtime;
+  services: Services;
   req: IncomingMessage;
   res: ServerResponse;
   requestId: string;
   params: Record<string, string>;
   query: URLSearchParams;
   header(name: string): string | null;
+  /** Who is asking, for per-client limits. */
+  client: Client;
   /** The passport bearer, checked as Dify checks it. */
   viewer(): Promise<Viewer>;
   /** The JSON body: 415 without a JSON content type, 400 when it does not parse. */
@@ -73,7 +75,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 export function createContext(
-  rt: Runtime,
+  services: Services,
+  client: Client,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
@@ -83,14 +86,15 @@ export function createContext(
   let viewer: Promise<Viewer> | undefined;
   let body: Promise<Record<string, unknown>> | undefined;
   return {
-    rt,
+    services,
+    client,
     req,
     res,
     requestId,
     params,
     query: url.searchParams,
     header: (name) => headerOf(req, name),
-    viewer: () => (viewer ??= authenticate(authDeps(rt), passportCarriers(req))),
+    viewer: () => (viewer ??= services.auth.authenticate(passportCarriers(req))),
     json: () => (body ??= readJson(req)),
   };
 }

@@ -1,8 +1,9 @@
-// Dify's end-user Web API under /api: CORS, routing, and the error envelope, written once.
+// Dify's end-user Web API under /api: routing and the error envelope, written once.
 import crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError } from "../core/errors.js";
-import type { Runtime } from "../runtime.js";
+import type { Logger } from "pino";
+import type { Client, Services } from "../core/services.js";
 import { createContext, writeError, writeJson, writeRawJson } from "./http.js";
 import { Router } from "./router.js";
 import { registerAppRoutes } from "./app.routes.js";
@@ -14,23 +15,6 @@ import { registerWorkflowRoutes } from "./workflow.routes.js";
 import { registerHumanInputRoutes } from "./human-input.routes.js";
 
 export const VERSION = "0.1.0";
-
-const CORS_HEADERS = {
-  "Access-Control-Allow-Credentials": "true",
-  "Access-Control-Allow-Headers": "Content-Type, X-App-Code, X-App-Passport, Authorization, X-CSRF-Token",
-  "Access-Control-Allow-Methods": "GET, PUT, POST, DELETE, OPTIONS, PATCH",
-  "Access-Control-Expose-Headers": "X-Version, X-Env, X-Trace-Id",
-  "Access-Control-Max-Age": "600",
-};
-
-/** Dify's web client calls cross-origin with credentials: echo the Origin rather than `*`. */
-export function setCorsHeaders(req: IncomingMessage, res: ServerResponse) {
-  const origin = req.headers.origin;
-  if (!origin) return;
-  res.setHeader("Access-Control-Allow-Origin", origin);
-  res.setHeader("Vary", "Origin");
-  for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
-}
 
 export function createRestRouter(): Router {
   const router = new Router();
@@ -44,15 +28,17 @@ export function createRestRouter(): Router {
   return router;
 }
 
-/** Handle a request whose path starts with `prefix` (normally "/api"). */
-export function createRestHandler(rt: Runtime, router = createRestRouter()) {
-  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL, prefix: string) {
+/**
+ * Handle a request whose path starts with `prefix` (normally "/api"). CORS headers are the server's:
+ * they are alike for both surfaces.
+ */
+export function createRestHandler(services: Services, log: Logger, router = createRestRouter()) {
+  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL, prefix: string, client: Client) {
     const requestId = (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || crypto.randomUUID();
     const started = performance.now();
     res.setHeader("X-Request-Id", requestId);
     res.setHeader("X-Version", VERSION);
     res.setHeader("X-Env", "PRODUCTION");
-    setCorsHeaders(req, res);
     const method = req.method ?? "GET";
     if (method === "OPTIONS") {
       res.writeHead(204);
@@ -69,7 +55,7 @@ export function createRestHandler(rt: Runtime, router = createRestRouter()) {
         res.setHeader("Allow", [...match.allowed, "OPTIONS"].join(", "));
         throw new AppError("method_not_allowed", 405, "The method is not allowed for the requested URL.");
       }
-      const result = await match.handler(createContext(rt, req, res, url, match.params, requestId));
+      const result = await match.handler(createContext(services, client, req, res, url, match.params, requestId));
       if ("written" in result) return;
       if ("json" in result) writeRawJson(res, result.status, result.json);
       else if ("body" in result) writeJson(res, result.status, result.body);
@@ -79,16 +65,16 @@ export function createRestHandler(rt: Runtime, router = createRestRouter()) {
       }
     } catch (err) {
       if (res.headersSent) {
-        rt.log.error({ err, requestId }, "error after the response started");
+        log.error({ err, requestId }, "error after the response started");
         res.destroy();
       } else if (err instanceof AppError) {
         writeError(res, err);
       } else {
-        rt.log.error({ err, requestId, method, path: url.pathname }, "unexpected error");
+        log.error({ err, requestId, method, path: url.pathname }, "unexpected error");
         writeJson(res, 500, { message: "Internal Server Error", code: "unknown", status: 500 });
       }
     } finally {
-      rt.log.debug(
+      log.debug(
         { requestId, method, path: url.pathname, status: res.statusCode, ms: +(performance.now() - started).toFixed(2) },
         "request",
       );

@@ -173,14 +173,15 @@ describe.each(backends)("app information on %s", (backend) => {
           site { code title description defaultLanguage showWorkflowSteps }
           parameters { openingStatement suggestedQuestions
             userInputForm { type variable label required maxLength options default }
-            fileUpload features systemParameters }
-          toolIcons } } }`,
+            fileUpload suggestedQuestionsAfterAnswer { enabled settings } moreLikeThis { enabled }
+            systemParameters { fileSizeMb imageFileSizeMb workflowFileCount } }
+          toolIcons { tool } } } }`,
       {},
       { authorization: `Bearer ${chatToken}` },
     );
     expect(body.errors).toBeUndefined();
     const app = body.data.currentApp;
-    expect(app).toMatchObject({ id: chat.id, name: "Travel planner", mode: "CHAT", iconType: "emoji", icon: "✈️", toolIcons: {} });
+    expect(app).toMatchObject({ id: chat.id, name: "Travel planner", mode: "CHAT", iconType: "emoji", icon: "✈️", toolIcons: [] });
     expect(app.site).toEqual({ code: chat.code, title: "Travel planner", description: "Plans a trip from a few preferences.", defaultLanguage: "en-US", showWorkflowSteps: true });
     expect(app.parameters.openingStatement).toBe("Where would you like to go, {{traveller}}?");
     expect(app.parameters.userInputForm).toEqual([
@@ -190,8 +191,9 @@ describe.each(backends)("app information on %s", (backend) => {
       { type: "paragraph", variable: "notes", label: "Notes", required: false, maxLength: 500, options: [], default: "" },
       { type: "checkbox", variable: "budget", label: "On a budget", required: false, maxLength: null, options: [], default: false },
     ]);
-    expect(app.parameters.features.suggested_questions_after_answer).toEqual({ enabled: true });
-    expect(app.parameters.systemParameters.file_size_limit).toBe(15);
+    expect(app.parameters.suggestedQuestionsAfterAnswer).toEqual({ enabled: true, settings: { enabled: true } });
+    expect(app.parameters.moreLikeThis).toEqual({ enabled: false });
+    expect(app.parameters.systemParameters).toEqual({ fileSizeMb: 15, imageFileSizeMb: 10, workflowFileCount: 10 });
 
     const wf = await s.graphql(`{ currentApp { ... on App { mode parameters { userInputForm { type variable } } } } }`, {}, {
       "x-app-passport": await s.passport(workflow.code),

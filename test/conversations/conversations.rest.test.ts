@@ -1,6 +1,6 @@
 // GET /conversations, DELETE /conversations/{id}, POST .../name, PATCH .../pin and .../unpin.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renameConversation } from "../../src/core/conversations/conversation.service.js";
+import { conversationService } from "../../src/core/conversations/conversation.service.js";
 import type { Viewer } from "../../src/core/auth/passport.service.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 
@@ -304,15 +304,18 @@ describe.each(backends)("conversations over REST on %s", (backend) => {
     const endUser = await s.rt.db.endUser.findUniqueOrThrow({ where: { id: u.endUserId } });
     const viewer: Viewer = { app: appRow, site: site!, endUser };
     const asked: string[] = [];
-    const renamed = await renameConversation(s.rt.db, viewer, c.id, { autoGenerate: true }, async (q) => {
-      asked.push(q);
-      return "Two questions";
-    });
+    // The use case with naming functions of the test's own: one that answers, one whose model is down.
+    const naming = conversationService({ db: s.rt.db, nameConversation: async (_app, q) => (asked.push(q), "Two questions") });
+    const renamed = await naming.rename(viewer, c.id, { autoGenerate: true });
     expect(asked).toEqual(["first question"]);
     expect(renamed.name).toBe("Two questions");
-    const kept = await renameConversation(s.rt.db, viewer, c.id, { autoGenerate: true }, async () => {
-      throw new Error("model down");
+    const failing = conversationService({
+      db: s.rt.db,
+      nameConversation: async () => {
+        throw new Error("model down");
+      },
     });
+    const kept = await failing.rename(viewer, c.id, { autoGenerate: true });
     expect(kept.name).toBe("Two questions");
   });
 

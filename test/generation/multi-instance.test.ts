@@ -118,7 +118,7 @@ describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE
       `mutation($t: String!) { submitHumanInput(token: $t, action: "no", inputs: { reason: "r", note: "n" }) { __typename } }`,
       { t: formToken },
     );
-    expect(submit.data.submitHumanInput.__typename).toBe("MutationSubmitHumanInputSuccess");
+    expect(submit.data.submitHumanInput.__typename).toBe("SubmitHumanInputPayload");
     const events = (await following).split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)).data?.runEvents).filter(Boolean);
     expect(events[0]).toEqual({ __typename: "WorkflowStarted", reason: "resumption" });
     expect(events.at(-1)).toEqual({ __typename: "WorkflowFinished", status: "succeeded", outputs: { decision: "no" } });

@@ -36,14 +36,14 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
     const c = await send("third conversation");
     const page = await gql(`{ conversations(first: 2) { edges { cursor node { id name } } pageInfo { hasNextPage endCursor } } }`);
     expect(page.data.conversations.edges.map((e: any) => e.node.id)).toEqual([c.conversationId, b.conversationId]);
-    expect(page.data.conversations.pageInfo).toEqual({ hasNextPage: true, endCursor: b.conversationId });
+    expect(page.data.conversations.pageInfo).toEqual({ hasNextPage: true, endCursor: page.data.conversations.edges[1].cursor });
     const rest = await gql(`query($after: String) { conversations(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage } } }`, {
       after: page.data.conversations.pageInfo.endCursor,
     });
     expect(rest.data.conversations.edges.map((e: any) => e.node.id)).toContain(a.conversationId);
 
-    const pin = await gql(`mutation($id: ID!) { pinConversation(id: $id) { __typename ... on MutationPinConversationSuccess { data } } }`, { id: a.conversationId });
-    expect(pin.data.pinConversation.data).toBe(true);
+    const pin = await gql(`mutation($id: ID!) { pinConversation(id: $id) { __typename ... on PinConversationPayload { conversation { id } } } }`, { id: a.conversationId });
+    expect(pin.data.pinConversation).toEqual({ __typename: "PinConversationPayload", conversation: { id: a.conversationId } });
     const pinned = await gql(`{ conversations(pinned: true) { edges { node { id } } } }`);
     expect(pinned.data.conversations.edges.map((e: any) => e.node.id)).toEqual([a.conversationId]);
     const oldest = await gql(`{ conversations(first: 1, sortBy: CREATED_AT) { edges { node { name } } } }`);
@@ -55,8 +55,8 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
     const first = await send("one");
     const second = await send("two", first.conversationId);
     const third = await send("three", first.conversationId);
-    const rate = await gql(`mutation($m: ID!) { rateMessage(messageId: $m, rating: LIKE) { ... on MutationRateMessageSuccess { data } ... on AppError { code } } }`, { m: second.messageId });
-    expect(rate.data.rateMessage.data).toBe(true);
+    const rate = await gql(`mutation($m: ID!) { rateMessage(messageId: $m, rating: LIKE) { ... on RateMessagePayload { message { id feedback } } ... on AppError { code } } }`, { m: second.messageId });
+    expect(rate.data.rateMessage.message).toEqual({ id: second.messageId, feedback: "LIKE" });
     const Q = `query($id: ID!, $before: String) { conversation(id: $id) { ... on Conversation { name
       messages(last: 2, before: $before) { edges { node { id query parentMessageId feedback } } pageInfo { hasPreviousPage startCursor } } } } }`;
     const latest = (await gql(Q, { id: first.conversationId })).data.conversation;
@@ -64,9 +64,12 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
       { id: second.messageId, query: "two", parentMessageId: first.messageId, feedback: "LIKE" },
       { id: third.messageId, query: "three", parentMessageId: second.messageId, feedback: null },
     ]);
-    expect(latest.messages.pageInfo).toEqual({ hasPreviousPage: true, startCursor: second.messageId });
-    const older = (await gql(Q, { id: first.conversationId, before: second.messageId })).data.conversation;
+    expect(latest.messages.pageInfo.hasPreviousPage).toBe(true);
+    const older = (await gql(Q, { id: first.conversationId, before: latest.messages.pageInfo.startCursor })).data.conversation;
     expect(older.messages.edges.map((e: any) => e.node.query)).toEqual(["one"]);
+    // A message's id works as a cursor too.
+    const olderById = (await gql(Q, { id: first.conversationId, before: second.messageId })).data.conversation;
+    expect(olderById.messages.edges.map((e: any) => e.node.query)).toEqual(["one"]);
     expect(older.messages.pageInfo.hasPreviousPage).toBe(false);
     const hidden = await gql(`query($id: ID!) { conversation(id: $id) { __typename ... on AppError { code } } }`, { id: first.conversationId }, stranger);
     expect(hidden.data.conversation).toEqual({ __typename: "AppError", code: "not_found" });
@@ -77,16 +80,19 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
   it("renames (by hand and by the model), unpins and deletes, with typed errors", async () => {
     const c = await send("a conversation to rename");
     const RENAME = `mutation($id: ID!, $name: String, $auto: Boolean) { renameConversation(id: $id, name: $name, autoGenerate: $auto) {
-      __typename ... on Conversation { name } ... on AppError { code params } } }`;
-    expect((await gql(RENAME, { id: c.conversationId, name: "Trip ideas" })).data.renameConversation).toEqual({ __typename: "Conversation", name: "Trip ideas" });
+      __typename ... on RenameConversationPayload { conversation { name } } ... on AppError { code params } } }`;
+    expect((await gql(RENAME, { id: c.conversationId, name: "Trip ideas" })).data.renameConversation).toEqual({
+      __typename: "RenameConversationPayload",
+      conversation: { name: "Trip ideas" },
+    });
     fake.setReply(() => '"Kyoto in spring"');
-    expect((await gql(RENAME, { id: c.conversationId, auto: true })).data.renameConversation.name).toBe("Kyoto in spring");
+    expect((await gql(RENAME, { id: c.conversationId, auto: true })).data.renameConversation.conversation.name).toBe("Kyoto in spring");
     fake.setReply((body) => `Echo: ${body.messages.at(-1).content}`);
     expect((await gql(RENAME, { id: c.conversationId, name: "  " })).data.renameConversation).toMatchObject({ __typename: "AppError", code: "invalid_param" });
     expect((await gql(RENAME, { id: c.conversationId, name: "mine now" }, stranger)).data.renameConversation).toMatchObject({ code: "not_found" });
-    const DELETE = `mutation($id: ID!) { deleteConversation(id: $id) { __typename ... on AppError { code } } }`;
+    const DELETE = `mutation($id: ID!) { deleteConversation(id: $id) { __typename ... on DeleteConversationPayload { deletedId } ... on AppError { code } } }`;
     expect((await gql(DELETE, { id: c.conversationId }, stranger)).data.deleteConversation).toEqual({ __typename: "AppError", code: "not_found" });
-    expect((await gql(DELETE, { id: c.conversationId })).data.deleteConversation.__typename).toBe("MutationDeleteConversationSuccess");
+    expect((await gql(DELETE, { id: c.conversationId })).data.deleteConversation).toEqual({ __typename: "DeleteConversationPayload", deletedId: c.conversationId });
     expect((await gql(`query($id: ID!) { conversation(id: $id) { __typename } }`, { id: c.conversationId })).data.conversation.__typename).toBe("AppError");
   });
 
@@ -94,7 +100,7 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
     const sent = await gql(`mutation { sendCompletionMessage(input: { inputs: { product: "socks" } }) { ... on GenerationResult { messageId } } }`, {}, completionToken);
     const id = sent.data.sendCompletionMessage.messageId;
     const SAVE = `mutation($m: ID!) { saveMessage(messageId: $m) { __typename ... on AppError { code } } }`;
-    expect((await gql(SAVE, { m: id }, completionToken)).data.saveMessage.__typename).toBe("MutationSaveMessageSuccess");
+    expect((await gql(SAVE, { m: id }, completionToken)).data.saveMessage.__typename).toBe("SaveMessagePayload");
     const saved = await gql(`{ savedMessages { edges { node { id query answer } } } }`, {}, completionToken);
     expect(saved.data.savedMessages.edges.map((e: any) => e.node.id)).toEqual([id]);
     await gql(`mutation($m: ID!) { unsaveMessage(messageId: $m) { __typename } }`, { m: id }, completionToken);
@@ -114,5 +120,54 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
     const frames = (await res.text()).split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)));
     const end = frames.map((f) => f.data?.chatMessage).filter(Boolean).at(-1);
     expect(end).toMatchObject({ __typename: "MessageEnd", message: { query: "end with the message", answer: "Echo: end with the message" } });
+  });
+
+  it("gives conversations, messages and runs owner-scoped global ids, and takes UUIDs too", async () => {
+    const sent = await send("a node of mine");
+    const uuid = Buffer.from(sent.conversationId, "base64").toString("utf8").replace(/^Conversation:/, "");
+    expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+    const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on Conversation { name } ... on Message { query } } }`;
+    expect((await gql(NODE, { id: sent.conversationId })).data.node).toMatchObject({ __typename: "Conversation", id: sent.conversationId });
+    expect((await gql(NODE, { id: sent.messageId })).data.node).toEqual({ __typename: "Message", id: sent.messageId, query: "a node of mine" });
+    // Another end user's ids name nothing.
+    expect((await gql(NODE, { id: sent.conversationId }, stranger)).data.node).toBeNull();
+    expect((await gql(NODE, { id: sent.messageId }, stranger)).data.node).toBeNull();
+    // The REST surface's UUIDs work wherever an id is taken.
+    const byUuid = await gql(`query($id: ID!) { conversation(id: $id) { ... on Conversation { id } } }`, { id: uuid });
+    expect(byUuid.data.conversation.id).toBe(sent.conversationId);
+  });
+
+  it("answers times with milliseconds", async () => {
+    const sent = await send("what time is it");
+    const local = Buffer.from(sent.messageId, "base64").toString("utf8").replace(/^Message:/, "");
+    const row = await s.rt.db.message.findUniqueOrThrow({ where: { id: local } });
+    const read = await gql(`query($id: ID!) { message(id: $id) { ... on Message { createdAt } } }`, { id: sent.messageId });
+    expect(read.data.message.createdAt).toBe(row.createdAt.toISOString());
+    expect(new Date(read.data.message.createdAt).getTime()).toBe(row.createdAt.getTime());
+  });
+
+  it("loads the messages of a page of conversations in one batch, not one query per conversation", async () => {
+    const viewer = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
+    const mine = (q: string, v: Record<string, unknown> = {}) => gql(q, v, viewer);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const first = await mine(`mutation($i: ChatMessageInput!) { sendChatMessage(input: $i) { ... on GenerationResult { conversationId } } }`, {
+        i: { query: `q${i}`, inputs },
+      });
+      ids.push(first.data.sendChatMessage.conversationId);
+      await mine(`mutation($i: ChatMessageInput!) { sendChatMessage(input: $i) { __typename } }`, { i: { query: `r${i}`, inputs, conversationId: ids[i] } });
+    }
+    const Q = (first: number) => `{ conversations(first: ${first}) { edges { node { id messages(last: 1) { edges { node { query } } pageInfo { hasPreviousPage } } } } } }`;
+    const cost = async (first: number) => {
+      const before = s.rt.statements();
+      const page = await mine(Q(first));
+      expect(page.errors).toBeUndefined();
+      return { statements: s.rt.statements() - before, page: page.data.conversations.edges };
+    };
+    const two = await cost(2);
+    const six = await cost(6);
+    expect(six.statements).toBe(two.statements);
+    expect(six.page.map((e: any) => e.node.messages.edges.map((m: any) => m.node.query))).toEqual([5, 4, 3, 2, 1, 0].map((i) => [`r${i}`]));
+    expect(six.page.every((e: any) => e.node.messages.pageInfo.hasPreviousPage)).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { createClient, type Client } from "graphql-ws";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { waitFor } from "../support/sse.js";
+import { localId } from "../support/ids.js";
 import { startTestServer, taskBackends, type TestServer } from "../support/server.js";
 
 const EVENT_FIELDS = `__typename
@@ -85,8 +86,8 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
       const end = events.at(-1);
       expect(end.usage.totalTokens).toBe(end.usage.promptTokens + end.usage.completionTokens);
-      const saved = await s.rt.db.message.findUniqueOrThrow({ where: { id: end.messageId } });
-      expect(saved).toMatchObject({ answer: "Echo: hello there", conversationId: end.conversationId });
+      const saved = await s.rt.db.message.findUniqueOrThrow({ where: { id: localId(end.messageId) } });
+      expect(saved).toMatchObject({ answer: "Echo: hello there", conversationId: localId(end.conversationId) });
     } finally {
       await client.dispose();
     }
@@ -125,7 +126,7 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
     try {
       const first = await collect(client, CHAT, { input: { query: "leave early", inputs } }, async (_e, all) => all.length === 2);
       const { taskId, messageId } = first[0];
-      await waitFor(async () => (await s.rt.db.message.findUniqueOrThrow({ where: { id: messageId } })).answer === words);
+      await waitFor(async () => (await s.rt.db.message.findUniqueOrThrow({ where: { id: localId(messageId) } })).answer === words);
       const rest = await collect(client, RESUME, { taskId, after: 2 });
       expect(rest[0].seq).toBe(3);
       expect(answerOf([...first, ...rest])).toBe(words);
@@ -145,12 +146,12 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
     fake.setTokenDelay(25);
     const client = ws(token);
     const stranger = await s.passport(chat.code);
-    const STOP = `mutation($id: ID!) { stopGeneration(taskId: $id) { __typename ... on MutationStopGenerationSuccess { data } ... on AppError { code } } }`;
+    const STOP = `mutation($id: ID!) { stopGeneration(taskId: $id) { __typename ... on StopGenerationPayload { stopped } ... on AppError { code } } }`;
     try {
       const events = await collect(client, CHAT, { input: { query: "stop me", inputs } }, async (e, all) => {
         if (all.length !== 3) return;
-        expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${stranger}` })).data.stopGeneration.data).toBe(false);
-        expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${token}` })).data.stopGeneration.data).toBe(true);
+        expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${stranger}` })).data.stopGeneration.stopped).toBe(false);
+        expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${token}` })).data.stopGeneration.stopped).toBe(true);
       });
       expect(events.at(-1).__typename).toBe("MessageEnd");
       expect(answerOf(events).split(" ").length).toBeLessThan(40);

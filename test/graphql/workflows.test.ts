@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { localId } from "../support/ids.js";
 
 const EVENTS = `__typename
   ... on WorkflowEvent { seq taskId runId }
@@ -65,7 +66,7 @@ describe("workflows over GraphQL", () => {
     expect(run.data.workflowRun).toMatchObject({ status: "succeeded", totalSteps: 3 });
     expect(run.data.workflowRun.nodeExecutions.edges.map((e: any) => e.node.nodeType)).toEqual(["start", "llm"]);
     expect(run.data.workflowRun.nodeExecutions.pageInfo.hasNextPage).toBe(true);
-    const stranger = await s.passport((await s.rt.db.site.findFirstOrThrow({ where: { appId: (await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: runId } })).appId } })).code);
+    const stranger = await s.passport((await s.rt.db.site.findFirstOrThrow({ where: { appId: (await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: localId(runId) } })).appId } })).code);
     const hidden = await s.graphql(`query($id: ID!) { workflowRun(id: $id) { __typename ... on AppError { code } } }`, { id: runId }, { authorization: `Bearer ${stranger}` });
     expect(hidden.data.workflowRun).toEqual({ __typename: "AppError", code: "not_found" });
     expect(await subscribe(FOLLOW, { id: runId }, stranger)).toEqual([expect.objectContaining({ __typename: "AppError", code: "not_found" })]);
@@ -92,7 +93,7 @@ describe("workflows over GraphQL", () => {
     const bad = await s.graphql(SUBMIT, { t: formToken, a: "maybe", i: { reason: "r", note: "n" } });
     expect(bad.data.submitHumanInput).toMatchObject({ __typename: "AppError", code: "invalid_form_data" });
     const ok = await s.graphql(SUBMIT, { t: formToken, a: "no", i: { reason: "too expensive", note: "-" } });
-    expect(ok.data.submitHumanInput.__typename).toBe("MutationSubmitHumanInputSuccess");
+    expect(ok.data.submitHumanInput.__typename).toBe("SubmitHumanInputPayload");
     const resumed = await following;
     expect(resumed[0]).toMatchObject({ __typename: "WorkflowStarted", reason: "resumption" });
     expect(resumed[1]).toMatchObject({ __typename: "HumanInputFormFilled", actionId: "no" });

@@ -5,7 +5,7 @@ import pino from "pino";
 import { createRestHandler } from "../../src/rest/index.js";
 import { Router } from "../../src/rest/router.js";
 import { invalidParam } from "../../src/core/errors.js";
-import type { Runtime } from "../../src/runtime.js";
+import type { Services } from "../../src/core/services.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 describe("REST errors on a running server", () => {
@@ -60,6 +60,23 @@ describe("REST errors on a running server", () => {
     expect((await fetch(`${s.url}/nothing-here`)).status).toBe(404);
   });
 
+  it("answers cross-origin calls only from CORS_ALLOW_ORIGINS when it is set, on both surfaces", async () => {
+    const strict = await startTestServer("pglite", { CORS_ALLOW_ORIGINS: "https://chat.example.com, http://localhost:3000" });
+    try {
+      for (const path of ["/api/system-features", "/graphql"]) {
+        const allowed = await fetch(strict.url + path, { method: "OPTIONS", headers: { Origin: "https://chat.example.com", "Access-Control-Request-Method": "POST" } });
+        expect(allowed.headers.get("access-control-allow-origin")).toBe("https://chat.example.com");
+        expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+        const other = await fetch(strict.url + path, { method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" } });
+        expect(other.headers.get("access-control-allow-origin")).toBeNull();
+        expect(other.headers.get("access-control-allow-credentials")).toBeNull();
+        expect(other.headers.get("vary")).toBe("Origin");
+      }
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("gives every response a request id, echoing the caller's", async () => {
     expect((await s.api("/system-features")).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     expect((await s.api("/system-features", { headers: { "X-Request-Id": "trace-42" } })).headers.get("x-request-id")).toBe("trace-42");
@@ -85,9 +102,9 @@ describe("REST request bodies and unexpected errors", () => {
       })
       .on("DELETE", "/things/:id", async () => ({ status: 204 }));
     const log = pino({ level: "error" }, { write: (line: string) => logged.push(JSON.parse(line)) });
-    const rt = { log } as unknown as Runtime;
-    const handle = createRestHandler(rt, router);
-    server = http.createServer((req, res) => handle(req, res, new URL(req.url!, "http://x"), "/api"));
+    // These routes use no use case: no services are needed.
+    const handle = createRestHandler({} as Services, log, router);
+    server = http.createServer((req, res) => handle(req, res, new URL(req.url!, "http://x"), "/api", { address: "127.0.0.1" }));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api`;
   });

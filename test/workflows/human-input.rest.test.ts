@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSse } from "../support/sse.js";
 import { startTestServer, taskBackends, type TestServer } from "../support/server.js";
-import { resumeTimedOutForms } from "../../src/core/workflows/resume-run.service.js";
 
 describe.each(taskBackends)("human input on %s", (_name, backend, taskEnv) => {
   let s: TestServer;
@@ -99,22 +98,10 @@ describe.each(taskBackends)("human input on %s", (_name, backend, taskEnv) => {
     expect(expired.status).toBe(412);
     expect((await expired.json()).code).toBe("human_input_form_expired");
     const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
-    expect(await resumeTimedOutForms(s.rt)).toBeGreaterThanOrEqual(1);
+    expect(await s.rt.core.resumeTimedOutForms()).toBeGreaterThanOrEqual(1);
     const resumed = (await waiting).events;
     expect(resumed.map((e) => e.event)).toContain("human_input_form_timeout");
     expect(resumed.at(-1)).toMatchObject({ event: "workflow_finished", data: { outputs: { decision: "__timeout" } } });
-  });
-
-  it("limits form requests to 30 a minute per client IP", async () => {
-    const ip = { "X-Forwarded-For": `10.9.8.${Math.floor(Math.random() * 250)}, 127.0.0.1` };
-    const codes: number[] = [];
-    for (let i = 0; i < 31; i++) codes.push((await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip })).status);
-    expect(codes.slice(0, 30).every((c) => c === 404)).toBe(true);
-    const limited = await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip });
-    expect(limited.status).toBe(429);
-    expect((await limited.json()).code).toBe("web_form_rate_limit_exceeded");
-    // POST is counted apart.
-    expect((await s.api("/form/human_input/AAAAAAAAAAAAAAAAAAAAAA", { headers: ip, ...json({ inputs: {}, action: "x" }) })).status).toBe(404);
   });
 });
 

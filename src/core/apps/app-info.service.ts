@@ -1,49 +1,18 @@
-// What a web app shows before the first message: site, parameters, meta (behaviour.md 2.1).
+// What a web app shows before the first message: site, parameters, tool icons (behaviour.md 2.1).
 import type { Db } from "../ports/database.js";
 import type { App, Site } from "../../generated/prisma/client.js";
-import { appUnavailable, forbidden } from "../errors.js";
+import { appUnavailable } from "../errors.js";
+import type { ViewerCache } from "../auth/viewer-cache.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { isWorkflowMode, userInputForm } from "./dsl.js";
 
-export function siteInfo(viewer: { app: App; site: Site | null; endUser: { id: string } | null }) {
-  const { app, site } = viewer;
-  if (!site) throw forbidden();
-  return {
-    app_id: app.id,
-    end_user_id: viewer.endUser?.id ?? null,
-    enable_site: app.enableSite,
-    site: {
-      title: site.title,
-      chat_color_theme: site.chatColorTheme,
-      chat_color_theme_inverted: site.chatColorThemeInverted,
-      icon_type: site.iconType,
-      icon: site.icon,
-      icon_background: site.iconBackground,
-      // Image icons need signed file URLs, which come with file storage; emoji and link icons need none.
-      icon_url: site.iconType === "link" ? site.icon : null,
-      description: site.description,
-      copyright: site.copyright,
-      privacy_policy: site.privacyPolicy,
-      custom_disclaimer: site.customDisclaimer,
-      default_language: site.defaultLanguage,
-      prompt_public: site.promptPublic,
-      show_workflow_steps: site.showWorkflowSteps,
-      use_icon_as_answer_icon: site.useIconAsAnswerIcon,
-    },
-    model_config: null,
-    plan: "basic",
-    can_replace_logo: false,
-    custom_config: null,
-  };
-}
-
-/** The limits Dify reports under `system_parameters` (MB, and a count for workflow files). */
+/** Upload limits: sizes in MB, and how many files a workflow input takes. */
 export const SYSTEM_PARAMETERS = {
-  image_file_size_limit: 10,
-  video_file_size_limit: 100,
-  audio_file_size_limit: 50,
-  file_size_limit: 15,
-  workflow_file_upload_limit: 10,
+  imageFileSizeMb: 10,
+  videoFileSizeMb: 100,
+  audioFileSizeMb: 50,
+  fileSizeMb: 15,
+  workflowFileCount: 10,
 };
 
 const disabled = { enabled: false };
@@ -61,31 +30,52 @@ async function appFeatures(db: Db, app: App): Promise<{ features: Record<string,
   return { features: app.modelConfig as Record<string, any>, form: userInputForm(app.mode, app.modelConfig, null) };
 }
 
-export async function appParameters(db: Db, app: App) {
+/** What the app asks for and offers before the first message (Dify's /parameters, feature by feature). */
+export type AppParameters = {
+  openingStatement: string | null;
+  suggestedQuestions: string[];
+  /** The user input form as the DSL declares it: one `{ <type>: spec }` entry per variable. */
+  userInputForm: Record<string, unknown>[];
+  /** Feature switches and their settings, as the DSL declares them (`{ enabled, ... }`). */
+  suggestedQuestionsAfterAnswer: Record<string, unknown>;
+  speechToText: Record<string, unknown>;
+  textToSpeech: Record<string, unknown>;
+  retrieverResource: Record<string, unknown>;
+  annotationReply: Record<string, unknown>;
+  moreLikeThis: Record<string, unknown>;
+  sensitiveWordAvoidance: Record<string, unknown>;
+  fileUpload: Record<string, unknown>;
+  /** Upload limits in MB (and a count for workflow files). */
+  systemParameters: typeof SYSTEM_PARAMETERS;
+};
+
+async function appParameters(db: Db, app: App): Promise<AppParameters> {
   const { features: f, form } = await appFeatures(db, app);
   return {
-    opening_statement: f.opening_statement ?? null,
-    suggested_questions: f.suggested_questions ?? [],
-    suggested_questions_after_answer: f.suggested_questions_after_answer ?? disabled,
-    speech_to_text: f.speech_to_text ?? disabled,
-    text_to_speech: f.text_to_speech ?? disabled,
-    retriever_resource: f.retriever_resource ?? disabled,
-    annotation_reply: f.annotation_reply ?? disabled,
-    more_like_this: f.more_like_this ?? disabled,
-    user_input_form: form,
-    sensitive_word_avoidance: f.sensitive_word_avoidance ?? { enabled: false, type: "", configs: [] },
-    file_upload: f.file_upload ?? {
+    openingStatement: f.opening_statement ?? null,
+    suggestedQuestions: f.suggested_questions ?? [],
+    userInputForm: form,
+    suggestedQuestionsAfterAnswer: f.suggested_questions_after_answer ?? disabled,
+    speechToText: f.speech_to_text ?? disabled,
+    textToSpeech: f.text_to_speech ?? disabled,
+    retrieverResource: f.retriever_resource ?? disabled,
+    annotationReply: f.annotation_reply ?? disabled,
+    moreLikeThis: f.more_like_this ?? disabled,
+    sensitiveWordAvoidance: f.sensitive_word_avoidance ?? { enabled: false, type: "", configs: [] },
+    fileUpload: f.file_upload ?? {
       image: { enabled: false, number_limits: 3, detail: "high", transfer_methods: ["remote_url", "local_file"] },
     },
-    system_parameters: SYSTEM_PARAMETERS,
+    systemParameters: SYSTEM_PARAMETERS,
   };
 }
 
 // Dify links builtin tool icons to its console, which appgraph does not serve: every tool gets Dify's own fallback icon.
 const FALLBACK_TOOL_ICON = { background: "#252525", content: "\u{1F601}" };
 
-/** GET /api/meta: the icons of the tools the app uses. */
-export async function appMeta(db: Db, app: App) {
+export type ToolIcon = { background: string; content: string };
+
+/** The icons of the tools the app uses, by tool name (Dify's /meta). */
+async function toolIcons(db: Db, app: App): Promise<Record<string, ToolIcon>> {
   let tools: Record<string, any>[] = [];
   if (isWorkflowMode(app.mode)) {
     const workflow = app.workflowId ? await db.workflow.findUnique({ where: { id: app.workflowId }, select: { graph: true } }) : null;
@@ -94,13 +84,34 @@ export async function appMeta(db: Db, app: App) {
   } else {
     tools = ((app.modelConfig as any)?.agent_mode?.tools ?? []) as Record<string, any>[];
   }
-  const tool_icons: Record<string, unknown> = {};
+  const icons: Record<string, ToolIcon> = {};
   for (const tool of tools) {
     if (typeof tool?.tool_name === "string" && (tool.provider_type === "builtin" || tool.provider_type === "api")) {
-      tool_icons[tool.tool_name] = FALLBACK_TOOL_ICON;
+      icons[tool.tool_name] = FALLBACK_TOOL_ICON;
     }
   }
-  return { tool_icons };
+  return icons;
 }
+
+/**
+ * What a web app shows before the first message. Every page load asks, so answers come from the
+ * viewer cache: the same record object until the app changes (a surface may cache its rendering by it).
+ */
+export function appService({ db, viewers }: { db: Db; viewers: ViewerCache }) {
+  return {
+    /** The app and site of the viewer's passport. */
+    site(viewer: Viewer): { app: App; site: Site } {
+      return { app: viewer.app, site: viewer.site };
+    },
+    parameters(viewer: Viewer): Promise<AppParameters> {
+      return viewers.memo(viewer.app.id, "parameters", () => appParameters(db, viewer.app));
+    },
+    toolIcons(viewer: Viewer): Promise<Record<string, ToolIcon>> {
+      return viewers.memo(viewer.app.id, "tool-icons", () => toolIcons(db, viewer.app));
+    },
+  };
+}
+
+export type AppService = ReturnType<typeof appService>;
 
 

@@ -5,6 +5,7 @@ import type { App, EndUser, Site } from "../../generated/prisma/client.js";
 import { AppError, badRequest, notFound, unauthorized } from "../errors.js";
 import { signJwt, verifyJwt } from "./jwt.js";
 import type { ViewerCache } from "./viewer-cache.js";
+import { loginStatus } from "./login-status.service.js";
 
 export type Viewer = { app: App; site: Site; endUser: EndUser };
 
@@ -108,3 +109,15 @@ export function cookieValue(cookieHeader: string | null | undefined, name: strin
   }
   return null;
 }
+
+/** Passports: issue one for an end user of a shared app, check one, and report the login status. */
+export function authService({ db, secretKey, viewers }: { db: Db; secretKey: string; viewers: ViewerCache }) {
+  const auth: AuthDeps = { secretKey, viewers };
+  return {
+    passport: (input: { appCode?: string | null; userId?: string | null }) => issuePassport(db, secretKey, input),
+    authenticate: (carriers: PassportCarriers) => authenticate(auth, carriers),
+    loginStatus: (input: { appCode?: string | null; userId?: string | null; carriers: PassportCarriers }) => loginStatus(db, auth, input),
+  };
+}
+
+export type AuthService = ReturnType<typeof authService>;

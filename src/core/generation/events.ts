@@ -7,8 +7,8 @@ export type GenerationEnvelope = {
   messageId: string;
   /** null for completion apps, whose conversation is hidden. */
   conversationId: string | null;
-  /** The message's creation time, unix seconds (Dify's `created_at`). */
-  createdAt: number;
+  /** The message's creation time. */
+  createdAt: Date;
   mode: string;
 };
 

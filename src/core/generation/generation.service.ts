@@ -1,258 +1,92 @@
-// Chat, agent-chat and completion generations: validate before anything starts (real 4xx), persist the
-// conversation and message, then run the model as a task whose events any reader can follow.
-import crypto from "node:crypto";
-import type { Db } from "../ports/database.js";
-import type { Logger } from "pino";
-import type { Prisma } from "../../generated/prisma/client.js";
-import { messageText, type ChatMessage, type ModelProvider, type Usage } from "../ports/model.js";
+// The end user's generation use cases, whatever the app mode: send a chat message (chat and agent-chat
+// on the model, chatflows on the workflow engine), run a completion, ask for more like this, follow-up
+// questions, stop a generation you started, follow its events again. Both surfaces call these.
 import type { Viewer } from "../auth/passport.service.js";
-import { userInputForm } from "../apps/dsl.js";
-import { requireChatApp, requireCompletionApp } from "../apps/modes.js";
-import { ownMessages, optionalUuid } from "../conversations/scope.js";
-import { AppError, appUnavailable, notFound } from "../errors.js";
+import { CHAT_MODES, requireChatApp, requireCompletionApp } from "../apps/modes.js";
+import { estimateTokens } from "./prompt.js";
+import type { LoggedEvent } from "../ports/task-store.js";
+import { openTaskEvents } from "../tasks/task-events.js";
+import { startChatflow } from "../workflows/chatflow.service.js";
+import type { WorkflowDeps } from "../workflows/run.service.js";
+import type { WorkflowEvent } from "../workflows/events.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
-import { validateInputs } from "../apps/inputs.js";
-import { openChatTurn, requireQuery, withImages, type ChatRequest } from "./chat-turn.js";
-import { imageUrls, parseFiles } from "../files/file-refs.js";
-import { keywordModeration } from "./moderation.js";
-import { buildChatMessages, buildCompletionMessages, estimateTokens } from "./prompt.js";
-import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
-import { unixSeconds } from "../time.js";
+import { startChat, startCompletion, startMoreLikeThis, type ChatRequest, type CompletionRequest, type GenerationResult, type StartedGeneration } from "./generate.js";
+import { suggestedQuestions } from "./suggestions.service.js";
+import { AppError } from "../errors.js";
 
-export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger };
+/** What a generation's stream carries: a chatflow turn streams its workflow's events as well. */
+export type StreamEvent = GenerationEvent | WorkflowEvent;
 
-export type CompletionRequest = { query?: unknown; inputs?: unknown };
-export type { ChatRequest };
-
-/** What a finished generation leaves behind; a failed one rejects with its AppError. */
-export type GenerationResult = GenerationEnvelope & { answer: string; usage: Usage };
-
-export type StartedGeneration = GenerationEnvelope & {
-  /** Settles when the task ends: the saved answer, or the domain error it ended with. */
+/** A generation that has started: its envelope, its events (from the first), and how it ends. */
+export type GenerationTask = GenerationEnvelope & {
+  /** The workflow run behind a chatflow turn; null for chat, agent-chat and completion. */
+  runId: string | null;
+  /** The events from the start, replayed then live, until the task ends or `signal` aborts. */
+  events(signal?: AbortSignal): AsyncIterable<LoggedEvent<StreamEvent>>;
+  /** Settles when the task ends: the saved answer, or the domain error it failed with. */
   result: Promise<GenerationResult>;
 };
 
-type ModelConfig = {
-  file_upload?: { image?: { enabled?: boolean; detail?: string } };
-  model?: { name?: string; completion_params?: Record<string, unknown> };
-  pre_prompt?: string | null;
-  opening_statement?: string | null;
-  sensitive_word_avoidance?: unknown;
-  more_like_this?: { enabled?: boolean };
-};
+export type { ChatRequest, CompletionRequest, GenerationResult };
 
-function modelConfigOf(viewer: Viewer): ModelConfig & { model: { name: string } } {
-  const config = viewer.app.modelConfig as ModelConfig | null;
-  if (!config?.model?.name) throw appUnavailable();
-  return config as ModelConfig & { model: { name: string } };
-}
+export function generationService(deps: WorkflowDeps) {
+  const events = (taskId: string) => (signal?: AbortSignal) => deps.tasks.store.read(taskId, 0, signal) as AsyncIterable<LoggedEvent<StreamEvent>>;
+  const task = (started: StartedGeneration): GenerationTask => ({ ...started, runId: null, events: events(started.taskId) });
 
-
-/** POST /chat-messages for chat and agent-chat apps (chatflows run on the workflow engine). */
-export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatRequest): Promise<StartedGeneration> {
-  requireChatApp(viewer.app);
-  if (viewer.app.mode === "advanced-chat") throw new AppError("app_unavailable", 400, "Chatflow apps answer through the workflow engine.");
-  const config = modelConfigOf(viewer);
-  const files = parseFiles(req.files);
-  // Images go to the model only when the app lets users attach them (model_config.file_upload.image).
-  const images = config.file_upload?.image?.enabled ? imageUrls(files) : [];
-  const turn = await openChatTurn(deps.db, viewer, req, {
-    form: userInputForm(viewer.app.mode, config, null),
-    introduction: config.opening_statement ?? null,
-    modelId: config.model.name,
-    files,
-    prompt: ({ inputs, history, query }) => withImages(buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }), images, config.file_upload?.image?.detail),
-  });
-  return run(deps, viewer, {
-    kind: "chat",
-    stored: turn.stored,
-    envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: unixSeconds(turn.createdAt), mode: viewer.app.mode },
-    config,
-    messages: turn.prompt,
-    moderationText: { inputs: turn.inputs, query: turn.query },
-  });
-}
-
-/** POST /completion-messages (and more-like-this, with the original message's inputs). */
-export async function startCompletion(
-  deps: GenerationDeps,
-  viewer: Viewer,
-  req: CompletionRequest,
-  validated?: { inputs: Record<string, unknown>; query: string },
-): Promise<StartedGeneration> {
-  requireCompletionApp(viewer.app);
-  const config = modelConfigOf(viewer);
-  const query = validated?.query ?? requireQuery(req.query, false);
-  const inputs = validated?.inputs ?? validateInputs(userInputForm(viewer.app.mode, config, null), req.inputs ?? {});
-  const messages = buildCompletionMessages({ prePrompt: config.pre_prompt, inputs, query });
-  // Completion messages live in a hidden conversation of their own, as in Dify; written in the
-  // background like a chat turn's.
-  const messageId = crypto.randomUUID();
-  const createdAt = new Date();
-  const stored = deps.db.message.create({
-    data: {
-      id: messageId,
-      createdAt,
-      app: { connect: { id: viewer.app.id } },
-      conversation: {
-        create: {
-          appId: viewer.app.id,
-          mode: "completion",
-          name: "",
-          inputs: inputs as Prisma.InputJsonValue,
-          fromEndUserId: viewer.endUser.id,
-          modelId: config.model.name,
-        },
-      },
-      inputs: inputs as Prisma.InputJsonValue,
-      query,
-      message: messages as unknown as Prisma.InputJsonValue,
-      fromEndUserId: viewer.endUser.id,
-      appMode: "completion",
-    },
-  }).then(() => undefined);
-  stored.catch(() => {});
-  return run(deps, viewer, {
-    kind: "completion",
-    stored,
-    envelope: { messageId, conversationId: null, createdAt: unixSeconds(createdAt), mode: "completion" },
-    config,
-    messages,
-    moderationText: { inputs, query },
-  });
-}
-
-/** GET /messages/{id}/more-like-this: the same inputs and query once more, as a new message. */
-export async function startMoreLikeThis(deps: GenerationDeps, viewer: Viewer, messageId: string): Promise<StartedGeneration> {
-  requireCompletionApp(viewer.app);
-  const id = optionalUuid(messageId, "message_id");
-  const original = id ? await deps.db.message.findFirst({ where: { id, ...ownMessages(viewer) } }) : null;
-  if (!original) throw notFound("Message Not Exists.");
-  if (!modelConfigOf(viewer).more_like_this?.enabled) {
-    throw new AppError("app_more_like_this_disabled", 403, "The 'More like this' feature is disabled. Please refresh your page.");
-  }
-  return startCompletion(deps, viewer, {}, { inputs: original.inputs as Record<string, unknown>, query: original.query });
-}
-
-type RunPlan = {
-  kind: string;
-  /** The message's row being written; saving the answer waits for it. */
-  stored: Promise<void>;
-  envelope: Omit<GenerationEnvelope, "taskId">;
-  config: ModelConfig & { model: { name: string } };
-  messages: ChatMessage[];
-  moderationText: { inputs: Record<string, unknown>; query: string };
-};
-
-const zeroUsage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-
-async function run(deps: GenerationDeps, viewer: Viewer, plan: RunPlan): Promise<StartedGeneration> {
-  let settle!: { resolve(r: GenerationResult): void; reject(e: unknown): void };
-  const result = new Promise<GenerationResult>((resolve, reject) => (settle = { resolve, reject }));
-  result.catch(() => {}); // a caller that only streams need not await it
-  const started = await deps.tasks.start<GenerationEvent>(
-    { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: plan.kind },
-    (task) => generate(deps, plan, task).then(settle.resolve, settle.reject),
-  );
-  return { ...plan.envelope, taskId: started.taskId, result };
-}
-
-async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<GenerationEvent>): Promise<GenerationResult> {
-  const envelope: GenerationEnvelope = { ...plan.envelope, taskId: task.taskId };
-  const agent = envelope.mode === "agent-chat";
-  const moderation = keywordModeration(plan.config.sensitive_word_avoidance);
-  const started = performance.now();
-  let answer = "";
-  let usage: Usage | null = null;
-  let failure: AppError | null = null;
-
-  const refusal = moderation?.checkInputs(plan.moderationText.inputs, plan.moderationText.query) ?? null;
-  const thoughtId = crypto.randomUUID();
-  const thought = (text: string) =>
-    task.emit({ ...envelope, type: "agent_thought", id: thoughtId, position: 1, thought: text, observation: "", tool: "", toolInput: "" });
-  try {
-    if (refusal !== null) {
-      // Dify types the preset reply out, one message event per character.
-      for (const ch of refusal) {
-        answer += ch;
-        await task.emit({ ...envelope, type: "message", answer: ch });
-      }
-      usage = zeroUsage;
-    } else {
-      if (agent) await thought("");
-      const params = plan.config.model.completion_params;
-      for await (const event of deps.models.stream({ model: plan.config.model.name, messages: plan.messages, params, signal: task.signal })) {
-        if (event.type === "delta") {
-          answer += event.text;
-          await task.emit({ ...envelope, type: "message", answer: event.text });
-        } else usage = event.usage;
-      }
-      const replacement = moderation?.checkOutput(answer) ?? null;
-      if (replacement !== null) {
-        answer = replacement;
-        await task.emit({ ...envelope, type: "message_replace", answer, reason: "output_moderation" });
-      }
-      if (agent) await thought(answer);
-    }
-  } catch (err) {
-    if (task.signal.aborted) {
-      // Stopped: keep the partial answer; its tokens are estimated, the model never reported them.
-    } else if (err instanceof AppError) {
-      failure = err;
-    } else {
-      deps.log.error({ err, taskId: task.taskId }, "generation failed");
-      failure = new AppError("internal_server_error", 500, "Internal Server Error, please contact support.");
-    }
-  }
-  usage ??= {
-    promptTokens: estimateTokens(plan.messages.map((m) => messageText(m.content)).join("\n")),
-    completionTokens: estimateTokens(answer),
-    totalTokens: 0,
-  };
-  if (!usage.totalTokens) usage = { ...usage, totalTokens: usage.promptTokens + usage.completionTokens };
-  const latency = (performance.now() - started) / 1000;
-  try {
-    await plan.stored;
-  } catch (err) {
-    deps.log.error({ err, taskId: task.taskId }, "could not store the message");
-    const lost = new AppError("internal_server_error", 500, "Internal Server Error, please contact support.");
-    await task.emit({ ...envelope, type: "error", code: lost.code, message: lost.message, status: lost.status });
-    throw lost;
-  }
-  await deps.db.message.update({
-    where: { id: envelope.messageId },
-    data: {
-      answer,
-      messageTokens: usage.promptTokens,
-      answerTokens: usage.completionTokens,
-      providerResponseLatency: latency,
-      status: failure ? "error" : "normal",
-      error: failure?.message ?? null,
-      messageMetadata: { usage: difyUsage(usage, latency), retriever_resources: [] },
-    },
-  });
-  if (failure) {
-    await task.emit({ ...envelope, type: "error", code: failure.code, message: failure.message, status: failure.status });
-    throw failure;
-  }
-  await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [] });
-  return { ...envelope, answer, usage };
-}
-
-/** The `usage` Dify keeps in message metadata (prices are unknown to a generic endpoint). */
-export function difyUsage(u: Usage, latency: number) {
   return {
-    prompt_tokens: u.promptTokens,
-    prompt_unit_price: "0",
-    prompt_price_unit: "0",
-    prompt_price: "0",
-    completion_tokens: u.completionTokens,
-    completion_unit_price: "0",
-    completion_price_unit: "0",
-    completion_price: "0",
-    total_tokens: u.totalTokens,
-    total_price: "0",
-    currency: "USD",
-    latency: Math.round(latency * 1000) / 1000,
+    /** Send a message to a chat, agent-chat or chatflow app. */
+    async sendChatMessage(viewer: Viewer, request: ChatRequest): Promise<GenerationTask> {
+      requireChatApp(viewer.app);
+      if (viewer.app.mode !== "advanced-chat") return task(await startChat(deps, viewer, request));
+      const started = await startChatflow(deps, viewer, request);
+      const envelope = { taskId: started.taskId, messageId: started.messageId, conversationId: started.conversationId, createdAt: started.createdAt, mode: "advanced-chat" };
+      return {
+        ...envelope,
+        runId: started.runId,
+        events: events(started.taskId),
+        // A chatflow's answer is what its answer nodes sent, whether the run succeeded or not.
+        result: started.result.then((outcome) => ({
+          ...envelope,
+          answer: outcome.answer,
+          usage: { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens },
+        })),
+      };
+    },
+
+    /** Run a completion app on the given inputs (and query). */
+    async sendCompletionMessage(viewer: Viewer, request: CompletionRequest): Promise<GenerationTask> {
+      return task(await startCompletion(deps, viewer, request));
+    },
+
+    /** Another answer to a completion message's inputs, as a new message (when the app enables it). */
+    async moreLikeThis(viewer: Viewer, messageId: string): Promise<GenerationTask> {
+      return task(await startMoreLikeThis(deps, viewer, messageId));
+    },
+
+    /** Follow-up questions the model suggests after an answer (chat apps that enable it). */
+    suggestedQuestions(viewer: Viewer, messageId: string): Promise<string[]> {
+      return suggestedQuestions(deps, viewer, messageId);
+    },
+
+    /**
+     * Stop a generation the viewer started; `family` checks the app is of it first (Dify's routes do).
+     * Returns whether a stop was requested: another end user's task is left alone, silently.
+     */
+    async stop(viewer: Viewer, taskId: string, family?: "chat" | "completion"): Promise<boolean> {
+      if (family === "chat") requireChatApp(viewer.app);
+      else if (family === "completion") requireCompletionApp(viewer.app);
+      else if (!CHAT_MODES.has(viewer.app.mode) && viewer.app.mode !== "completion") {
+        throw new AppError("not_chat_app", 400, "App mode is not in the supported list.");
+      }
+      return deps.tasks.stop(taskId, { appId: viewer.app.id, endUserId: viewer.endUser.id });
+    },
+
+    /** A generation's events after `after` (a sequence number), replayed then live; owner only. */
+    async follow(viewer: Viewer, taskId: string, after: number): Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent<StreamEvent>>> {
+      if (after < 0) throw new AppError("invalid_param", 400, "after must not be negative", "after");
+      return (await openTaskEvents(deps.tasks, viewer, taskId, after)) as (signal?: AbortSignal) => AsyncIterable<LoggedEvent<StreamEvent>>;
+    },
   };
 }
+
+export type GenerationService = ReturnType<typeof generationService>;

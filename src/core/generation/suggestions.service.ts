@@ -3,7 +3,7 @@ import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp } from "../apps/modes.js";
 import { ownConversations, ownMessages, optionalUuid } from "../conversations/scope.js";
 import { AppError, notFound } from "../errors.js";
-import type { GenerationDeps } from "./generation.service.js";
+import type { GenerationDeps } from "./generate.js";
 
 // Dify's instruction (SUGGESTED_QUESTIONS_AFTER_ANSWER_INSTRUCTION_PROMPT), so answers look alike.
 const INSTRUCTION =

@@ -4,57 +4,64 @@ import type { Db } from "../ports/database.js";
 import type { Message, MessageAgentThought, MessageFeedback, MessageFile, Prisma } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp, requireCompletionApp } from "../apps/modes.js";
-import { type Page, parseLimit, unixSeconds } from "../conversations/conversation.service.js";
-import { ownConversations, ownMessages, optionalUuid, UUID, uuidOrNull } from "../conversations/scope.js";
+import { parseLimit, type Page } from "../pages.js";
+import type { Usage } from "../ports/model.js";
+import { ownConversations, ownMessages, optionalUuid, uuidOrNull } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
 
-export type MessageFileJson = {
+/** A file attached to a message (an upload, a remote URL, or a file the app produced). */
+export type MessageFileRecord = {
   id: string;
   filename: string | null;
   type: string;
   url: string | null;
-  mime_type: string | null;
+  mimeType: string | null;
   size: number | null;
-  transfer_method: string;
-  belongs_to: string;
-  upload_file_id: string | null;
+  transferMethod: string;
+  /** "user" or "assistant". */
+  belongsTo: string;
+  uploadFileId: string | null;
 };
 
-export type FeedbackJson = { rating: string } | null;
-
-export type AgentThoughtJson = {
+/** One step of an agent's reasoning. */
+export type AgentThoughtRecord = {
   id: string;
-  chain_id: null;
-  message_id: string;
+  messageId: string;
   position: number;
   thought: string | null;
   tool: string | null;
-  tool_labels: unknown;
-  tool_input: string | null;
-  created_at: number;
+  toolLabels: Record<string, unknown>;
+  toolInput: string | null;
   observation: string | null;
+  /** Ids of the message files the step produced. */
   files: string[];
+  createdAt: Date;
 };
 
-export type WebMessageListItem = {
+/** What the model was charged for an answer (prices are unknown to a generic endpoint, so zero). */
+export type MessageUsage = Usage & { latencySeconds: number };
+
+/** A message: the end user's query, the app's answer, and what belongs to them. */
+export type MessageRecord = {
   id: string;
-  conversation_id: string;
-  parent_message_id: string | null;
-  inputs: unknown;
+  conversationId: string;
+  parentMessageId: string | null;
+  inputs: Record<string, unknown>;
   query: string;
   answer: string;
-  message_files: MessageFileJson[];
-  feedback: FeedbackJson;
-  retriever_resources: unknown[];
-  created_at: number;
-  agent_thoughts: AgentThoughtJson[];
+  /** "normal", "paused" or "error". */
   status: string;
   error: string | null;
-  extra_contents: unknown[];
-  metadata: unknown;
+  files: MessageFileRecord[];
+  /** This end user's rating. */
+  feedback: { rating: "like" | "dislike" } | null;
+  agentThoughts: AgentThoughtRecord[];
+  retrieverResources: unknown[];
+  usage: MessageUsage | null;
+  /** The metadata as the row keeps it (Dify's `message_metadata`, which may come from Dify itself). */
+  metadata: Record<string, unknown>;
+  createdAt: Date;
 };
-
-export type SavedMessageItem = Pick<WebMessageListItem, "id" | "inputs" | "query" | "answer" | "message_files" | "feedback" | "created_at">;
 
 const pathId = uuidOrNull;
 
@@ -83,74 +90,89 @@ async function uploadsOf(db: Db, viewer: Viewer, rows: MessageWithParts[]): Prom
   return new Map(uploads.map((u) => [u.id, u]));
 }
 
-function fileJson(f: MessageFile, uploads: Map<string, UploadInfo>): MessageFileJson {
+function fileRecord(f: MessageFile, uploads: Map<string, UploadInfo>): MessageFileRecord {
   const upload = f.uploadFileId ? uploads.get(f.uploadFileId) : undefined;
   return {
     id: f.id,
     filename: upload?.name ?? null,
     type: f.type,
     url: f.url ?? null,
-    mime_type: upload?.mimeType ?? null,
+    mimeType: upload?.mimeType ?? null,
     size: upload?.size ?? null,
-    transfer_method: f.transferMethod,
-    belongs_to: f.belongsTo,
-    upload_file_id: f.uploadFileId ?? null,
+    transferMethod: f.transferMethod,
+    belongsTo: f.belongsTo,
+    uploadFileId: f.uploadFileId ?? null,
   };
 }
 
-const feedbackJson = (m: MessageWithParts): FeedbackJson => (m.feedbacks[0] ? { rating: m.feedbacks[0].rating } : null);
-
-function thoughtJson(t: MessageAgentThought): AgentThoughtJson {
+function thoughtRecord(t: MessageAgentThought): AgentThoughtRecord {
   return {
     id: t.id,
-    chain_id: null,
-    message_id: t.messageId,
+    messageId: t.messageId,
     position: t.position,
     thought: t.thought,
     tool: t.tool,
-    tool_labels: t.toolLabels ?? {},
-    tool_input: t.toolInput,
-    created_at: unixSeconds(t.createdAt),
+    toolLabels: (t.toolLabels ?? {}) as Record<string, unknown>,
+    toolInput: t.toolInput,
     observation: t.observation,
     files: Array.isArray(t.messageFiles) ? t.messageFiles.filter((x): x is string => typeof x === "string") : [],
+    createdAt: t.createdAt,
   };
 }
 
-function metadataOf(m: Message): Record<string, unknown> {
-  const meta = m.messageMetadata;
-  return meta && typeof meta === "object" && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
+/** The usage kept in the message's metadata (Dify's shape, see storedMetadata), if any. */
+function usageOf(metadata: Record<string, any>): MessageUsage | null {
+  const u = metadata.usage;
+  if (!u || typeof u !== "object") return null;
+  return {
+    promptTokens: Number(u.prompt_tokens ?? 0),
+    completionTokens: Number(u.completion_tokens ?? 0),
+    totalTokens: Number(u.total_tokens ?? 0),
+    latencySeconds: Number(u.latency ?? 0),
+  };
 }
 
-function listItem(m: MessageWithParts, uploads: Map<string, UploadInfo>): WebMessageListItem {
-  const metadata = metadataOf(m);
+/** The message metadata as stored: Dify's `usage` and `retriever_resources` keys. */
+export function storedMetadata(usage: Usage, latencySeconds: number) {
+  return {
+    usage: {
+      prompt_tokens: usage.promptTokens,
+      prompt_unit_price: "0",
+      prompt_price_unit: "0",
+      prompt_price: "0",
+      completion_tokens: usage.completionTokens,
+      completion_unit_price: "0",
+      completion_price_unit: "0",
+      completion_price: "0",
+      total_tokens: usage.totalTokens,
+      total_price: "0",
+      currency: "USD",
+      latency: Math.round(latencySeconds * 1000) / 1000,
+    },
+    retriever_resources: [],
+  };
+}
+
+function messageRecord(m: MessageWithParts, uploads: Map<string, UploadInfo>): MessageRecord {
+  const meta = m.messageMetadata;
+  const metadata = (meta && typeof meta === "object" && !Array.isArray(meta) ? meta : {}) as Record<string, any>;
+  const rating = m.feedbacks[0]?.rating;
   return {
     id: m.id,
-    conversation_id: m.conversationId,
-    parent_message_id: m.parentMessageId,
-    inputs: m.inputs ?? {},
+    conversationId: m.conversationId,
+    parentMessageId: m.parentMessageId,
+    inputs: (m.inputs ?? {}) as Record<string, unknown>,
     query: m.query,
     answer: m.answer,
-    message_files: m.files.map((f) => fileJson(f, uploads)),
-    feedback: feedbackJson(m),
-    retriever_resources: Array.isArray(metadata.retriever_resources) ? metadata.retriever_resources : [],
-    created_at: unixSeconds(m.createdAt),
-    agent_thoughts: m.agentThoughts.map(thoughtJson),
     status: m.status,
     error: m.error,
-    extra_contents: [],
+    files: m.files.map((f) => fileRecord(f, uploads)),
+    feedback: rating === "like" || rating === "dislike" ? { rating } : null,
+    agentThoughts: m.agentThoughts.map(thoughtRecord),
+    retrieverResources: Array.isArray(metadata.retriever_resources) ? metadata.retriever_resources : [],
+    usage: usageOf(metadata),
     metadata,
-  };
-}
-
-function savedItem(m: MessageWithParts, uploads: Map<string, UploadInfo>): SavedMessageItem {
-  return {
-    id: m.id,
-    inputs: m.inputs ?? {},
-    query: m.query,
-    answer: m.answer,
-    message_files: m.files.map((f) => fileJson(f, uploads)),
-    feedback: feedbackJson(m),
-    created_at: unixSeconds(m.createdAt),
+    createdAt: m.createdAt,
   };
 }
 
@@ -161,8 +183,8 @@ const olderThan = (ref: Pick<Message, "createdAt" | "id">): Prisma.MessageWhereI
 
 const newestFirst: Prisma.MessageOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
 
-/** One visible message (any mode), or 404 "Message Not Exists.". */
-export async function getMessage(db: Db, viewer: Viewer, id: string): Promise<Message> {
+/** One visible message row (any mode), or 404 "Message Not Exists.". */
+export async function findOwnMessage(db: Db, viewer: Viewer, id: unknown): Promise<Message> {
   const mid = pathId(id);
   const message = mid ? await db.message.findFirst({ where: { id: mid, ...ownMessages(viewer) } }) : null;
   if (!message) throw notFound("Message Not Exists.");
@@ -170,104 +192,139 @@ export async function getMessage(db: Db, viewer: Viewer, id: string): Promise<Me
 }
 
 export type ListMessagesInput = { conversationId?: string | null; firstId?: string | null; limit?: string | number | null };
-
-/** GET /messages: the newest `limit` messages (older than `first_id`), oldest first. */
-export async function listMessages(db: Db, viewer: Viewer, input: ListMessagesInput): Promise<Page<WebMessageListItem>> {
-  requireChatApp(viewer.app);
-  if (input.conversationId === undefined || input.conversationId === null) {
-    throw invalidParam("conversation_id is required", "conversation_id");
-  }
-  const conversationId = optionalUuid(input.conversationId, "conversation_id");
-  const firstId = optionalUuid(input.firstId, "first_id");
-  const limit = parseLimit(input.limit);
-  if (!conversationId) return { limit, has_more: false, data: [] };
-
-  const conversation = await db.conversation.findFirst({ where: { id: conversationId, ...ownConversations(viewer) }, select: { id: true } });
-  if (!conversation) throw notFound("Conversation Not Exists.");
-  const inConversation: Prisma.MessageWhereInput = { conversationId: conversation.id, ...ownMessages(viewer) };
-
-  const where: Prisma.MessageWhereInput[] = [inConversation];
-  if (firstId) {
-    const first = await db.message.findFirst({ where: { ...inConversation, id: firstId }, select: { id: true, createdAt: true } });
-    if (!first) throw notFound("First Message Not Exists.");
-    where.push(olderThan(first));
-  }
-  const rows = await db.message.findMany({ where: { AND: where }, orderBy: newestFirst, take: limit + 1, include: itemInclude(viewer) });
-  const has_more = rows.length > limit;
-  const page = rows.slice(0, limit).reverse();
-  const uploads = await uploadsOf(db, viewer, page);
-  return { limit, has_more, data: page.map((m) => listItem(m, uploads)) };
-}
-
 export type FeedbackInput = { rating?: unknown; content?: unknown };
-
-/** POST /messages/{id}/feedbacks (any mode): create, update or (rating null) remove this end user's feedback. */
-export async function createFeedback(db: Db, viewer: Viewer, messageId: string, input: FeedbackInput): Promise<void> {
-  const rating = input.rating ?? null;
-  if (rating !== null && rating !== "like" && rating !== "dislike") {
-    throw invalidParam("rating must be like, dislike or null", "rating");
-  }
-  const content = input.content ?? null;
-  if (content !== null && typeof content !== "string") throw invalidParam("content must be a string", "content");
-  const message = await getMessage(db, viewer, messageId);
-  const mine = { messageId: message.id, fromEndUserId: viewer.endUser.id, fromSource: "user" } as const;
-
-  if (rating === null) {
-    const { count } = await db.messageFeedback.deleteMany({ where: mine });
-    if (count === 0) throw invalidParam("rating cannot be None when feedback not exists");
-    return;
-  }
-  await db.messageFeedback.upsert({
-    where: { messageId_fromEndUserId: { messageId: message.id, fromEndUserId: viewer.endUser.id } },
-    update: { rating, content },
-    create: { ...mine, appId: viewer.app.id, conversationId: message.conversationId, rating, content },
-  });
-}
-
 export type ListSavedInput = { lastId?: string | null; limit?: string | number | null };
 
-/** GET /saved-messages (completion): the end user's saved messages, newest message first. */
-export async function listSavedMessages(db: Db, viewer: Viewer, input: ListSavedInput): Promise<Page<SavedMessageItem>> {
-  requireCompletionApp(viewer.app);
-  const lastId = optionalUuid(input.lastId, "last_id");
-  const limit = parseLimit(input.limit);
-  const saved: Prisma.MessageWhereInput = { ...ownMessages(viewer), saved: { some: savedBy(viewer) } };
-
-  const where: Prisma.MessageWhereInput[] = [saved];
-  if (lastId) {
-    const last = await db.message.findFirst({ where: { ...saved, id: lastId }, select: { id: true, createdAt: true } });
-    if (!last) throw invalidParam(""); // Dify's LastMessageNotExistsError: a ValueError without text
-    where.push(olderThan(last));
+/** An end user's messages: the chat history page, one message, feedback, saved messages. */
+export function messageService({ db }: { db: Db }) {
+  async function recordsOf(viewer: Viewer, rows: MessageWithParts[]): Promise<MessageRecord[]> {
+    const uploads = await uploadsOf(db, viewer, rows);
+    return rows.map((m) => messageRecord(m, uploads));
   }
-  const rows = await db.message.findMany({ where: { AND: where }, orderBy: newestFirst, take: limit + 1, include: itemInclude(viewer) });
-  const has_more = rows.length > limit;
-  const page = rows.slice(0, limit);
-  const uploads = await uploadsOf(db, viewer, page);
-  return { limit, has_more, data: page.map((m) => savedItem(m, uploads)) };
+
+  return {
+    /** The newest `limit` messages of a conversation (older than `firstId`), oldest first (chat modes). */
+    async list(viewer: Viewer, input: ListMessagesInput): Promise<Page<MessageRecord>> {
+      requireChatApp(viewer.app);
+      if (input.conversationId === undefined || input.conversationId === null) {
+        throw invalidParam("conversation_id is required", "conversation_id");
+      }
+      const conversationId = optionalUuid(input.conversationId, "conversation_id");
+      const firstId = optionalUuid(input.firstId, "first_id");
+      const limit = parseLimit(input.limit);
+      if (!conversationId) return { limit, hasMore: false, items: [] };
+
+      const conversation = await db.conversation.findFirst({ where: { id: conversationId, ...ownConversations(viewer) }, select: { id: true } });
+      if (!conversation) throw notFound("Conversation Not Exists.");
+      const inConversation: Prisma.MessageWhereInput = { conversationId: conversation.id, ...ownMessages(viewer) };
+
+      const where: Prisma.MessageWhereInput[] = [inConversation];
+      if (firstId) {
+        const first = await db.message.findFirst({ where: { ...inConversation, id: firstId }, select: { id: true, createdAt: true } });
+        if (!first) throw notFound("First Message Not Exists.");
+        where.push(olderThan(first));
+      }
+      const rows = await db.message.findMany({ where: { AND: where }, orderBy: newestFirst, take: limit + 1, include: itemInclude(viewer) });
+      return { limit, hasMore: rows.length > limit, items: await recordsOf(viewer, rows.slice(0, limit).reverse()) };
+    },
+
+    /**
+     * The first page (the newest `limit`, oldest first) of each of several conversations, in three
+     * queries whatever their number: for lists that show each conversation with its latest messages.
+     * Conversations that are not the viewer's get no page.
+     */
+    async firstPages(viewer: Viewer, conversationIds: string[], limitInput: unknown): Promise<Map<string, Page<MessageRecord>>> {
+      requireChatApp(viewer.app);
+      const limit = parseLimit(limitInput);
+      const ids = [...new Set(conversationIds.map(uuidOrNull).filter((id): id is string => id !== null))];
+      const own = ids.length ? await db.conversation.findMany({ where: { id: { in: ids }, ...ownConversations(viewer) }, select: { id: true } }) : [];
+      const pages = new Map<string, Page<MessageRecord>>(own.map((c) => [c.id, { limit, hasMore: false, items: [] }]));
+      if (!own.length) return pages;
+      // One index range scan per conversation (conversation_id, created_at), however long it is.
+      const newest = await db.$queryRaw<{ id: string }[]>`
+        SELECT m.id FROM unnest(${own.map((c) => c.id)}::uuid[]) AS c(id)
+        CROSS JOIN LATERAL (
+          SELECT id FROM messages
+          WHERE conversation_id = c.id AND app_id = ${viewer.app.id}::uuid AND from_source = 'api' AND from_end_user_id = ${viewer.endUser.id}::uuid
+          ORDER BY created_at DESC, id DESC
+          LIMIT ${limit + 1}
+        ) m`;
+      const rows = await db.message.findMany({ where: { id: { in: newest.map((r) => r.id) } }, orderBy: newestFirst, include: itemInclude(viewer) });
+      const records = await recordsOf(viewer, rows);
+      for (const record of records) pages.get(record.conversationId)!.items.push(record);
+      for (const page of pages.values()) {
+        page.hasMore = page.items.length > limit;
+        page.items = page.items.slice(0, limit).reverse();
+      }
+      return pages;
+    },
+
+    /** One visible message (any mode), or 404 "Message Not Exists.". */
+    async get(viewer: Viewer, id: string): Promise<MessageRecord> {
+      const mid = pathId(id);
+      const row = mid ? await db.message.findFirst({ where: { id: mid, ...ownMessages(viewer) }, include: itemInclude(viewer) }) : null;
+      if (!row) throw notFound("Message Not Exists.");
+      return (await recordsOf(viewer, [row]))[0];
+    },
+
+    /** Create, update or (rating null) remove this end user's feedback on a message (any mode). */
+    async rate(viewer: Viewer, messageId: string, input: FeedbackInput): Promise<void> {
+      const rating = input.rating ?? null;
+      if (rating !== null && rating !== "like" && rating !== "dislike") {
+        throw invalidParam("rating must be like, dislike or null", "rating");
+      }
+      const content = input.content ?? null;
+      if (content !== null && typeof content !== "string") throw invalidParam("content must be a string", "content");
+      const message = await findOwnMessage(db, viewer, messageId);
+      const mine = { messageId: message.id, fromEndUserId: viewer.endUser.id, fromSource: "user" } as const;
+
+      if (rating === null) {
+        const { count } = await db.messageFeedback.deleteMany({ where: mine });
+        if (count === 0) throw invalidParam("rating cannot be None when feedback not exists");
+        return;
+      }
+      await db.messageFeedback.upsert({
+        where: { messageId_fromEndUserId: { messageId: message.id, fromEndUserId: viewer.endUser.id } },
+        update: { rating, content },
+        create: { ...mine, appId: viewer.app.id, conversationId: message.conversationId, rating, content },
+      });
+    },
+
+    /** The end user's saved messages, newest message first (completion apps). */
+    async listSaved(viewer: Viewer, input: ListSavedInput): Promise<Page<MessageRecord>> {
+      requireCompletionApp(viewer.app);
+      const lastId = optionalUuid(input.lastId, "last_id");
+      const limit = parseLimit(input.limit);
+      const saved: Prisma.MessageWhereInput = { ...ownMessages(viewer), saved: { some: savedBy(viewer) } };
+
+      const where: Prisma.MessageWhereInput[] = [saved];
+      if (lastId) {
+        const last = await db.message.findFirst({ where: { ...saved, id: lastId }, select: { id: true, createdAt: true } });
+        if (!last) throw invalidParam(""); // Dify's LastMessageNotExistsError: a ValueError without text
+        where.push(olderThan(last));
+      }
+      const rows = await db.message.findMany({ where: { AND: where }, orderBy: newestFirst, take: limit + 1, include: itemInclude(viewer) });
+      return { limit, hasMore: rows.length > limit, items: await recordsOf(viewer, rows.slice(0, limit)) };
+    },
+
+    /** Save a message (completion apps); idempotent. */
+    async save(viewer: Viewer, messageId: unknown): Promise<void> {
+      requireCompletionApp(viewer.app);
+      if (messageId === undefined || messageId === null) throw invalidParam("message_id is required", "message_id");
+      const id = optionalUuid(messageId, "message_id");
+      if (!id) throw notFound("Message Not Exists.");
+      const message = await findOwnMessage(db, viewer, id);
+      await db.savedMessage.createMany({ data: [{ ...savedBy(viewer), messageId: message.id }], skipDuplicates: true });
+    },
+
+    /** Forget a saved message (completion apps); a no-op when it is not saved. */
+    async unsave(viewer: Viewer, messageId: string): Promise<void> {
+      requireCompletionApp(viewer.app);
+      const id = pathId(messageId);
+      if (!id) return;
+      await db.savedMessage.deleteMany({ where: { ...savedBy(viewer), messageId: id } });
+    },
+  };
 }
 
-/** POST /saved-messages (completion): idempotent. */
-export async function saveMessage(db: Db, viewer: Viewer, messageId: unknown): Promise<void> {
-  requireCompletionApp(viewer.app);
-  if (messageId === undefined || messageId === null) throw invalidParam("message_id is required", "message_id");
-  const id = optionalUuid(messageId, "message_id");
-  if (!id) throw notFound("Message Not Exists.");
-  const message = await getMessage(db, viewer, id);
-  await db.savedMessage.createMany({ data: [{ ...savedBy(viewer), messageId: message.id }], skipDuplicates: true });
-}
-
-/** DELETE /saved-messages/{id} (completion): a no-op when it is not saved. */
-export async function deleteSavedMessage(db: Db, viewer: Viewer, messageId: string): Promise<void> {
-  requireCompletionApp(viewer.app);
-  const id = pathId(messageId);
-  if (!id) return;
-  await db.savedMessage.deleteMany({ where: { ...savedBy(viewer), messageId: id } });
-}
-
-/** One visible message in the list-item shape (GraphQL's Message, the end of a stream). */
-export async function messageItem(db: Db, viewer: Viewer, id: string): Promise<WebMessageListItem> {
-  const mid = pathId(id);
-  const row = mid ? await db.message.findFirst({ where: { id: mid, ...ownMessages(viewer) }, include: itemInclude(viewer) }) : null;
-  if (!row) throw notFound("Message Not Exists.");
-  return listItem(row, await uploadsOf(db, viewer, [row]));
-}
+export type MessageService = ReturnType<typeof messageService>;

@@ -17,7 +17,7 @@ export type LoggedEvent<E = unknown> = { seq: number; event: E };
 export interface TaskStore {
   /** Open the log of a new task. */
   start(meta: TaskMeta): Promise<void>;
-  /** Append an event; sequence numbers start at 1 and have no gaps. */
+  /** Append an event; sequence numbers start at 1 and have no gaps. Readers get it back as it was (Dates too). */
   append(taskId: string, seq: number, event: unknown): Promise<void>;
   /** Close the log: readers end after the last event; the log is kept for the retention window. */
   finish(taskId: string, lastSeq: number): Promise<void>;

@@ -7,12 +7,12 @@ import { requireChatApp } from "../apps/modes.js";
 import { AppError } from "../errors.js";
 import { parseFiles } from "../files/file-refs.js";
 import { estimateTokens } from "../generation/prompt.js";
-import { difyUsage } from "../generation/generation.service.js";
+import { storedMetadata } from "../messages/message.service.js";
 import { openChatTurn, type ChatRequest } from "../generation/chat-turn.js";
 import type { RunOutcome } from "./engine.js";
 import { publishedWorkflow, runWorkflow, type RunPlan, type StartedRun, type WorkflowDeps } from "./run.service.js";
 
-export type StartedChatflow = StartedRun & { messageId: string; conversationId: string; createdAt: number };
+export type StartedChatflow = StartedRun & { messageId: string; conversationId: string; createdAt: Date };
 
 /** Conversation variables: the DSL's defaults, overlaid with what earlier turns stored. */
 async function conversationVariables(deps: WorkflowDeps, conversationId: string, declared: unknown): Promise<Record<string, unknown>> {
@@ -57,7 +57,7 @@ export function finishTurn(deps: WorkflowDeps, appId: string, messageId: string,
         workflowRunId: envelope.runId,
         status,
         error: status === "error" ? outcome.error : null,
-        messageMetadata: { usage: difyUsage(usage, 0), retriever_resources: [] },
+        messageMetadata: storedMetadata(usage, 0),
       },
     });
     // Dify's order for chatflows: message_end, then workflow_finished; a paused turn has no end yet.
@@ -77,7 +77,7 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
     modelId: null,
   });
   await turn.stored; // the run refers to the message and its answer is saved on it
-  const createdAt = Math.floor(turn.createdAt.getTime() / 1000);
+  const createdAt = turn.createdAt;
   const started = await runWorkflow(deps, {
     viewer,
     workflow,

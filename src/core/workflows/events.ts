@@ -9,8 +9,8 @@ export type WorkflowEnvelope = {
   /** Chatflows only. */
   conversationId: string | null;
   messageId: string | null;
-  /** Unix seconds: the message's creation (chatflows) or the run's (workflows). */
-  createdAt: number;
+  /** The message's creation (chatflows) or the run's (workflows). */
+  createdAt: Date;
 };
 
 export type NodeInfo = {
@@ -20,7 +20,7 @@ export type NodeInfo = {
   title: string;
   index: number;
   predecessorNodeId: string | null;
-  createdAt: number;
+  createdAt: Date;
   iterationId: string | null;
   loopId: string | null;
 };
@@ -36,7 +36,7 @@ export type HumanInputRequired = {
   displayInUi: boolean;
   formToken: string;
   resolvedDefaultValues: Record<string, string>;
-  expirationTime: number;
+  expirationTime: Date;
 };
 
 export type WorkflowEvent = WorkflowEnvelope &
@@ -53,7 +53,7 @@ export type WorkflowEvent = WorkflowEnvelope &
         outputs: Record<string, unknown> | null;
         elapsedTime: number;
         totalTokens: number;
-        finishedAt: number;
+        finishedAt: Date;
       }
     | { type: "node_retry"; node: NodeInfo; error: string; retryIndex: number }
     | {
@@ -66,12 +66,12 @@ export type WorkflowEvent = WorkflowEnvelope &
         outputs: Record<string, unknown> | null;
         steps: number;
         elapsedTime: number;
-        at: number;
+        at: Date;
       }
     | { type: "text_chunk"; text: string; selector: string[] }
     | ({ type: "human_input_required" } & HumanInputRequired)
     | { type: "human_input_form_filled"; nodeId: string; nodeTitle: string; renderedContent: string; actionId: string; actionText: string }
-    | { type: "human_input_form_timeout"; nodeId: string; nodeTitle: string; expirationTime: number }
+    | { type: "human_input_form_timeout"; nodeId: string; nodeTitle: string; expirationTime: Date }
     | {
         type: "workflow_paused";
         pausedNodes: string[];
@@ -80,7 +80,7 @@ export type WorkflowEvent = WorkflowEnvelope &
         elapsedTime: number;
         totalTokens: number;
         totalSteps: number;
-        at: number;
+        at: Date;
       }
     | { type: "message"; answer: string; selector: string[] }
     | { type: "message_end"; usage: Usage }
@@ -94,8 +94,8 @@ export type WorkflowEvent = WorkflowEnvelope &
         totalSteps: number;
         exceptionsCount: number;
         createdBy: { id: string; user: string };
-        runCreatedAt: number;
-        finishedAt: number;
+        runCreatedAt: Date;
+        finishedAt: Date;
       }
     | { type: "error"; code: string; message: string; status: number }
   );

@@ -2,13 +2,11 @@
 // is the only credential of the form page. Submitting (or the node's timeout) resumes the run.
 import crypto from "node:crypto";
 import type { Db } from "../ports/database.js";
-import type { Prisma } from "../../generated/prisma/client.js";
-import { AppError, notFound } from "../errors.js";
+import type { App, Prisma, Site } from "../../generated/prisma/client.js";
+import { AppError, forbidden, notFound } from "../errors.js";
 import type { GraphNode } from "./graph.js";
 import type { HumanInputRequired } from "./events.js";
-import { siteInfo } from "../apps/app-info.service.js";
 import { textOf } from "./variable-pool.js";
-import { unixSeconds } from "../time.js";
 
 /** The form's text with the person's answers in its `{{#$output.name#}}` places. */
 export function fillFormOutputs(template: string, inputs: Record<string, unknown>): string {
@@ -70,7 +68,7 @@ export async function createForm(db: Db, args: { appId: string; runId: string; r
       displayInUi: r.displayInUi,
       formToken: token,
       resolvedDefaultValues: r.resolvedDefaults,
-      expirationTime: unixSeconds(r.expiration),
+      expirationTime: r.expiration,
     },
   };
 }
@@ -131,17 +129,30 @@ export async function markTimedOut(db: Db, formId: string): Promise<boolean> {
   return count > 0;
 }
 
-/** GET /form/human_input/{token}: what the form page shows. */
-export async function formView(db: Db, token: string) {
+/** What a form page shows: the form, and the app and site it belongs to. */
+export type FormRecord = {
+  content: string;
+  inputs: Record<string, unknown>[];
+  resolvedDefaultValues: Record<string, string>;
+  actions: { id: string; title: string; button_style: string }[];
+  expiresAt: Date;
+  app: App;
+  site: Site;
+};
+
+/** The form behind a token, if it can still be answered. */
+export async function formRecord(db: Db, token: string): Promise<FormRecord> {
   const form = await openForm(db, token);
   const def = form.formDefinition as Record<string, any>;
   const { site, ...app } = form.app;
+  if (!site) throw forbidden();
   return {
-    form_content: def.form_content as string,
+    content: def.form_content as string,
     inputs: def.inputs as Record<string, unknown>[],
-    resolved_default_values: def.resolved_default_values as Record<string, string>,
-    user_actions: def.user_actions as { id: string; title: string; button_style: string }[],
-    expiration_time: Math.floor(form.expirationTime.getTime() / 1000),
-    site: siteInfo({ app, site, endUser: null }),
+    resolvedDefaultValues: def.resolved_default_values as Record<string, string>,
+    actions: def.user_actions as { id: string; title: string; button_style: string }[],
+    expiresAt: form.expirationTime,
+    app,
+    site,
   };
 }

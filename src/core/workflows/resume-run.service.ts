@@ -9,7 +9,6 @@ import { WorkflowGraph } from "./graph.js";
 import { execute, type Resumption, type RunPlan, type WorkflowDeps } from "./run.service.js";
 import type { WorkflowEvent } from "./events.js";
 import { checkSubmission, fillFormOutputs, markSubmitted, openForm } from "./human-input.service.js";
-import { unixSeconds } from "../time.js";
 
 
 /** Resume `runId` if it is still paused; false when another request resumed it first. */
@@ -42,7 +41,7 @@ export async function resumeRun(deps: WorkflowDeps, runId: string, how: Omit<Res
       mode: chatflow ? "advanced-chat" : "workflow",
       conversationId: run.conversationId,
       messageId: run.messageId,
-      createdAt: unixSeconds(message?.createdAt ?? run.createdAt),
+      createdAt: message?.createdAt ?? run.createdAt,
     },
     onFinished:
       chatflow && run.messageId && run.conversationId
@@ -72,7 +71,7 @@ export async function resumeTimedOutForms(deps: WorkflowDeps): Promise<number> {
     if (
       await resumeRun(deps, form.workflowRunId, {
         filled: null,
-        timedOut: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, expirationTime: unixSeconds(form.expirationTime) },
+        timedOut: { nodeId: form.nodeId, nodeTitle: def.node_title ?? form.nodeId, expirationTime: form.expirationTime },
       })
     )
       resumed++;

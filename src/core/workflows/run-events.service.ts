@@ -8,7 +8,6 @@ import type { TaskRunner } from "../tasks/task-runner.js";
 import type { Db } from "../ports/database.js";
 import type { LoggedEvent } from "../ports/task-store.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
-import { unixSeconds } from "../time.js";
 
 
 /** A run of the viewer's app that the viewer started, or Dify's 404s. */
@@ -51,7 +50,7 @@ export async function openRunEvents(
     mode: run.type === "chat" ? "advanced-chat" : "workflow",
     conversationId: run.conversationId,
     messageId: run.messageId,
-    createdAt: unixSeconds(run.createdAt),
+    createdAt: run.createdAt,
   };
   const events: WorkflowEvent[] = [];
   if (opts.snapshot) {
@@ -64,7 +63,7 @@ export async function openRunEvents(
         title: n.title,
         index: n.index,
         predecessorNodeId: n.predecessorNodeId,
-        createdAt: unixSeconds(n.createdAt),
+        createdAt: n.createdAt,
         iterationId: null,
         loopId: null,
       };
@@ -80,7 +79,7 @@ export async function openRunEvents(
         outputs: null,
         elapsedTime: n.elapsedTime,
         totalTokens: Number((n.executionMetadata as any)?.total_tokens ?? 0),
-        finishedAt: unixSeconds(n.finishedAt ?? n.createdAt),
+        finishedAt: n.finishedAt ?? n.createdAt,
       });
     }
   }
@@ -95,8 +94,8 @@ export async function openRunEvents(
     totalSteps: run.totalSteps,
     exceptionsCount: run.exceptionsCount,
     createdBy: { id: viewer.endUser.id, user: viewer.endUser.sessionId },
-    runCreatedAt: unixSeconds(run.createdAt),
-    finishedAt: unixSeconds(run.finishedAt ?? run.createdAt),
+    runCreatedAt: run.createdAt,
+    finishedAt: run.finishedAt ?? run.createdAt,
   });
   return async function* () {
     let seq = 0;

@@ -9,7 +9,7 @@ import { requireWorkflowApp } from "../apps/modes.js";
 import { appUnavailable, AppError } from "../errors.js";
 import { validateInputs } from "../apps/inputs.js";
 import { parseFiles, resolveFileInputs } from "../files/file-refs.js";
-import type { GenerationDeps } from "../generation/generation.service.js";
+import type { GenerationDeps } from "../generation/generate.js";
 import type { HistoryTurn } from "../generation/prompt.js";
 import type { TaskContext } from "../tasks/task-runner.js";
 import { WorkflowEngine, type EngineEvent, type EngineState, type NodeExecution, type RunOutcome } from "./engine.js";
@@ -20,7 +20,6 @@ import { createExecutors } from "./nodes/index.js";
 import type { Sandbox } from "../ports/sandbox.js";
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import { VariablePool } from "./variable-pool.js";
-import { unixSeconds } from "../time.js";
 
 export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox; fetch: OutboundFetch };
 
@@ -74,7 +73,7 @@ export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: 
     workflow,
     inputs,
     sys: { files: parseFiles(req.files) },
-    envelope: { workflowId: workflow.id, mode: "workflow", conversationId: null, messageId: null, createdAt: unixSeconds(new Date()) },
+    envelope: { workflowId: workflow.id, mode: "workflow", conversationId: null, messageId: null, createdAt: new Date() },
   });
 }
 
@@ -122,7 +121,7 @@ export async function runWorkflow(deps: WorkflowDeps, plan: RunPlan): Promise<St
 export type Resumption = {
   state: EngineState;
   filled: { nodeId: string; nodeTitle: string; renderedContent: string; actionId: string; actionText: string; inputs: Record<string, unknown> } | null;
-  timedOut: { nodeId: string; nodeTitle: string; expirationTime: number } | null;
+  timedOut: { nodeId: string; nodeTitle: string; expirationTime: Date } | null;
 };
 
 export async function execute(
@@ -177,7 +176,7 @@ export async function execute(
     title: e.node.title,
     index: e.index,
     predecessorNodeId: e.predecessorId,
-    createdAt: unixSeconds(e.startedAt),
+    createdAt: e.startedAt,
     iterationId: e.container && graph.nodes.get(e.container.id)?.type === "iteration" ? e.container.id : null,
     loopId: e.container && graph.nodes.get(e.container.id)?.type === "loop" ? e.container.id : null,
   });
@@ -200,7 +199,7 @@ export async function execute(
           outputs: event.outputs ?? null,
           steps: event.steps ?? 0,
           elapsedTime: (Date.now() - event.execution.startedAt.getTime()) / 1000,
-          at: unixSeconds(new Date()),
+          at: new Date(),
         });
         return;
       case "node_retry":
@@ -244,7 +243,7 @@ export async function execute(
           outputs: event.result?.outputs ?? null,
           elapsedTime,
           totalTokens,
-          finishedAt: unixSeconds(event.finishedAt),
+          finishedAt: event.finishedAt,
         });
         return;
       }
@@ -301,8 +300,8 @@ export async function execute(
     totalSteps: outcome.steps,
     exceptionsCount: outcome.exceptions,
     createdBy: { id: plan.viewer.endUser.id, user: plan.viewer.endUser.sessionId },
-    runCreatedAt: unixSeconds(runCreatedAt),
-    finishedAt: unixSeconds(finishedAt),
+    runCreatedAt,
+    finishedAt,
   });
   // Unlike Dify, whose relay drops it, the error event after a failed run is delivered.
   if (outcome.status === "failed") {
@@ -357,7 +356,7 @@ async function pause(
     elapsedTime,
     totalTokens: outcome.tokens,
     totalSteps: outcome.steps,
-    at: unixSeconds(runCreatedAt),
+    at: runCreatedAt,
   });
   return outcome;
 }

@@ -5,7 +5,7 @@ import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, checkLimits, codeExecutionError 
 import { runJavascript } from "./javascript.js";
 import { PythonPool, type PythonPoolOptions, type PythonPoolStats } from "./python.js";
 
-import type { CodeRunRequest, Sandbox } from "../../core/ports/sandbox.js";
+import type { Sandbox } from "../../core/ports/sandbox.js";
 
 export type { CodeLanguage, CodeRunRequest } from "../../core/ports/sandbox.js";
 

@@ -1,0 +1,37 @@
+// Rate limiters on rate-limiter-flexible: memory for one instance, Redis when REDIS_URL is set so every
+// instance counts against the same window. When Redis fails, counting falls back to memory for the
+// duration (the library's insurance limiter) rather than letting every request through or refusing all.
+import { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RateLimiter, RateLimiterFactory, RateRule } from "../../core/ports/rate-limiter.js";
+
+function limiterOf(impl: RateLimiterAbstract): RateLimiter {
+  return {
+    async consume(key) {
+      try {
+        await impl.consume(key);
+        return true;
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+export function createRateLimiters(redisUrl?: string): { limiter: RateLimiterFactory; close(): Promise<void> } {
+  // The library's advice for Redis: no offline queue, so a down Redis fails fast into the insurance limiter.
+  const client = redisUrl ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  client?.on("error", () => {}); // reconnects on its own; the insurance limiter covers the gap
+  const limiter: RateLimiterFactory = (name: string, rule: RateRule) => {
+    const options = { keyPrefix: `appgraph:rl:${name}`, points: rule.points, duration: rule.windowSeconds };
+    const memory = new RateLimiterMemory(options);
+    return limiterOf(client ? new RateLimiterRedis({ ...options, storeClient: client, insuranceLimiter: memory }) : memory);
+  };
+  return {
+    limiter,
+    async close() {
+      client?.disconnect();
+    },
+  };
+}
