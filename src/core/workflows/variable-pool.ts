@@ -2,6 +2,9 @@
 // ["node_id", "text"], ["sys", "query"], ["env", "API_BASE"], ["conversation", "memory"],
 // optionally followed by object keys, and `{{#node_id.text#}}` references inside text.
 
+import type { FileValue } from "../files/file-refs.js";
+import { pyJson, pyRepr, pyStr } from "./python-format.js";
+
 const REFERENCE = /\{\{#([a-zA-Z0-9_]{1,50}(?:\.[a-zA-Z_0-9][a-zA-Z0-9_]{0,29}){1,10})#\}\}/g;
 
 export class VariablePool {
@@ -35,9 +38,13 @@ export class VariablePool {
     return this.values.get(owner);
   }
 
-  /** Replace every `{{#a.b#}}` with the value's text (unknown references become ""). */
-  render(template: string): string {
-    return template.replace(REFERENCE, (_whole, path: string) => textOf(this.get(path.split("."))));
+  /**
+   * Replace every `{{#a.b#}}` with the value's text (unknown references become ""). Prompts use
+   * `text`; answer nodes show `markdown` (lists as bullets, files as links), as Dify's do.
+   */
+  render(template: string, as: "text" | "markdown" = "text"): string {
+    const show = as === "markdown" ? markdownOf : textOf;
+    return template.replace(REFERENCE, (_whole, path: string) => show(this.get(path.split("."))));
   }
 
   /** The template split into text and references, for streaming through answer and end nodes. */
@@ -59,12 +66,44 @@ export class VariablePool {
   }
 }
 
-/** A value as text, the way Dify's segments render themselves. */
+/** A file value (Dify's serialised File, see files/file-refs.ts). */
+function isFile(value: unknown): value is FileValue {
+  return !!value && typeof value === "object" && (value as FileValue).dify_model_identity === "__dify__file__";
+}
+
+/**
+ * A value as text, the way Dify's segments render it (`Segment.text`): none and files are "",
+ * numbers and booleans print as Python's str() does ("True"), objects as json.dumps, lists of
+ * strings as json.dumps, other lists as Python's str() of the list; an empty list is "".
+ */
 export function textOf(value: unknown): string {
-  if (value === null || value === undefined) return "";
+  if (value === null || value === undefined || isFile(value)) return "";
   if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    if (value.length === 0 || value.every(isFile)) return "";
+    return value.every((v) => typeof v === "string") ? pyJson(value) : pyRepr(value);
+  }
+  if (typeof value === "object") return pyJson(value);
+  return pyStr(value);
+}
+
+/**
+ * A value as an answer node shows it (`Segment.markdown`): files as markdown links (images as
+ * images), objects as indented JSON, lists as "- item" lines, anything else as its text.
+ */
+export function markdownOf(value: unknown): string {
+  if (isFile(value)) return fileMarkdown(value);
+  if (Array.isArray(value)) {
+    if (value.length > 0 && value.every(isFile)) return value.map(fileMarkdown).join("\n");
+    return value.map((item) => `- ${pyStr(item)}`).join("\n");
+  }
+  if (value !== null && typeof value === "object") return pyJson(value, 2);
+  return textOf(value);
+}
+
+function fileMarkdown(file: FileValue): string {
+  const url = file.url || file.remote_url;
+  return file.type === "image" ? `![${file.filename ?? ""}](${url})` : `[${file.filename || url}](${url})`;
 }
 
 /** A copy for one iteration or loop round: writes stay in the copy. */

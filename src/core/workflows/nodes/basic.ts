@@ -1,6 +1,6 @@
 // The nodes that only move values: start, end, answer, variable-aggregator.
 import type { NodeExecutor } from "../engine.js";
-import { textOf } from "../variable-pool.js";
+import { markdownOf } from "../variable-pool.js";
 
 /** The run's inputs were validated and put in the pool under the start node's id before the run. */
 export const start: NodeExecutor = async ({ node, pool }) => {
@@ -16,11 +16,14 @@ export const end: NodeExecutor = async ({ node, pool }) => {
   return { outputs, inputs: outputs };
 };
 
-/** Chatflow answer: its text goes to the user as it resolves; what an LLM streamed already is not sent twice. */
+/**
+ * Chatflow answer: its text goes to the user as it resolves; what an LLM streamed already is not sent
+ * twice. Values show as markdown, like Dify's answers (files as links, lists as bullets).
+ */
 export const answer: NodeExecutor = async (ctx) => {
-  const full = ctx.pool.render(String(ctx.node.data.answer ?? ""));
+  const full = ctx.pool.render(String(ctx.node.data.answer ?? ""), "markdown");
   let rest = "";
-  for (const segment of ctx.unstreamedSegments()) rest += "text" in segment ? segment.text : textOf(ctx.pool.get(segment.selector));
+  for (const segment of ctx.unstreamedSegments()) rest += "text" in segment ? segment.text : markdownOf(ctx.pool.get(segment.selector));
   if (rest) await ctx.stream(rest);
   return { outputs: { answer: full, files: [] } };
 };
