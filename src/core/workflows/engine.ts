@@ -121,9 +121,13 @@ export type EngineOptions = {
   streamTo: "answer" | "end";
 };
 
-/** Answer/end nodes whose text starts with an LLM's `text` and that the LLM feeds: it can stream through. */
+/**
+ * For each LLM, the answer/end node its text streams through: one whose text starts with the LLM's
+ * `text` and that the LLM feeds. One per LLM: a second node it feeds renders its own text in full
+ * when it runs, so the two answers do not interleave (as in Dify, where they follow one another).
+ */
 function streamPlan(graph: WorkflowGraph, streamTo: "answer" | "end") {
-  const sources = new Map<string, { target: GraphNode; prefix: string; selector: string[] }[]>();
+  const sources = new Map<string, { target: GraphNode; prefix: string; selector: string[] }>();
   for (const target of graph.nodes.values()) {
     if (target.type !== streamTo) continue;
     const segments =
@@ -139,10 +143,9 @@ function streamPlan(graph: WorkflowGraph, streamTo: "answer" | "end") {
     // A direct success edge from the LLM: once the LLM succeeds that edge is taken, so the target runs
     // whatever its other incoming edges do, and its text can start with the LLM's tokens.
     if (!incoming.some((e) => e.source === source.id && e.sourceHandle === "source")) continue;
+    if (sources.has(source.id)) continue;
     const prefix = segments.slice(0, first).map((s) => ("text" in s ? s.text : "")).join("");
-    const list = sources.get(source.id) ?? [];
-    list.push({ target, prefix, selector });
-    sources.set(source.id, list);
+    sources.set(source.id, { target, prefix, selector });
   }
   return sources;
 }
@@ -331,31 +334,27 @@ export class WorkflowEngine {
     if (REFUSED_NODE_TYPES.has(node.type)) throw new NodeFailure(`${node.type} nodes are not supported by appgraph yet (node ${node.title}).`, "UnsupportedNode");
     const executor = this.options.executors[node.type];
     if (!executor) throw new NodeFailure(`No executor for node type ${node.type} (node ${node.title}).`, "UnsupportedNode");
-    const targets = this.plan.get(node.id) ?? [];
+    const target = this.plan.get(node.id);
     let prefixSent = false;
+    // What the user was sent is the answer, in the order it was sent, also when the run stops halfway.
+    const send = (text: string, selector: string[]) => {
+      this.totals.answer += text;
+      return this.options.onEvent({ type: "text", text, selector });
+    };
     const ctx: NodeContext = {
       node,
       pool,
       signal,
-      streamsText: targets.length > 0,
+      streamsText: target !== undefined,
       stream: async (text: string) => {
-        // What the user was sent is the answer, also when the run stops halfway.
-        this.totals.answer += text;
-        if (!targets.length) {
-          await this.options.onEvent({ type: "text", text, selector: [node.id, "answer"] });
-          return;
-        }
+        if (!target) return send(text, [node.id, "answer"]);
         if (!prefixSent) {
           prefixSent = true;
-          for (const t of targets) {
-            this.streamed.add(t.target.id);
-            if (t.prefix) {
-              this.totals.answer += t.prefix;
-              await this.options.onEvent({ type: "text", text: t.prefix, selector: [t.target.id, "answer"] });
-            }
-          }
+          this.streamed.add(target.target.id);
+          // The answer's text before the reference comes first.
+          if (target.prefix) await send(target.prefix, [target.target.id, "answer"]);
         }
-        await this.options.onEvent({ type: "text", text, selector: [node.id, "text"] });
+        await send(text, [node.id, "text"]);
       },
       unstreamedSegments: () => {
         const segments = VariablePool.segments(String(node.data.answer ?? ""));
