@@ -85,7 +85,7 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
       __typename: "RenameConversationPayload",
       conversation: { name: "Trip ideas" },
     });
-    fake.setReply(() => '"Kyoto in spring"');
+    fake.setReply(() => '{"Language Type": "English", "Your Reasoning": "A trip.", "Your Output": "Kyoto in spring"}');
     expect((await gql(RENAME, { id: c.conversationId, auto: true })).data.renameConversation.conversation.name).toBe("Kyoto in spring");
     fake.setReply((body) => `Echo: ${body.messages.at(-1).content}`);
     expect((await gql(RENAME, { id: c.conversationId, name: "  " })).data.renameConversation).toMatchObject({ __typename: "AppError", code: "invalid_param" });
