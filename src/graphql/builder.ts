@@ -26,8 +26,9 @@ export const builder = new SchemaBuilder<{
     defaultResultOptions: { name: ({ fieldName }) => `${upperFirst(fieldName)}Payload` },
   },
   relay: {
-    // Cursors are opaque strings; ids of nodes are global and owner-scoped (see common.schema.ts).
     cursorType: "String",
+    // node(id:) is ours (node.schema.ts): it answers null for ids that name nothing of the viewer's.
+    nodeQueryOptions: false,
     nodesQueryOptions: false,
   },
 });

@@ -19,16 +19,6 @@ const ConversationSort = builder.enumType("ConversationSort", {
   } as const,
 });
 
-/** A node the viewer cannot see is no node at all: another end user's id answers null. */
-async function visibleOrNull<T>(load: () => Promise<T>): Promise<T | null> {
-  try {
-    return await load();
-  } catch (err) {
-    if (err instanceof AppError) return null;
-    throw err;
-  }
-}
-
 /** A Relay connection over one of the core's pages; `forward` says which way hasMore points. */
 export function connectionOf<T>(page: Page<T>, cursor: (item: T) => string, forward: boolean) {
   return {
@@ -115,7 +105,6 @@ builder.node(MessageRef, {
   description: "A message of a conversation: the end user's query and the app's answer.",
   id: { resolve: (m) => m.id },
   isTypeOf: isMessage,
-  loadOne: async (id, ctx) => visibleOrNull(async () => ctx.services.messages.get(await ctx.viewer(), id)),
   fields: (t) => ({
     conversationId: t.globalID({ description: "The conversation's global id.", resolve: (m) => ({ type: "Conversation", id: m.conversationId }) }),
     parentMessageId: t.globalID({
@@ -150,7 +139,6 @@ builder.node(ConversationRef, {
   description: "One of your conversations with a chat app.",
   id: { resolve: (c) => c.id },
   isTypeOf: isConversation,
-  loadOne: async (id, ctx) => visibleOrNull(async () => ctx.services.conversations.get(await ctx.viewer(), id)),
   fields: (t) => ({
     name: t.exposeString("name"),
     inputs: t.expose("inputs", { type: "JSON" }),

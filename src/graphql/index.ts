@@ -7,6 +7,7 @@ import "./auth.schema.js";
 import "./conversation.schema.js";
 import "./workflow.schema.js";
 import "./generation.schema.js";
+import "./node.schema.js";
 
 export const schema = builder.toSchema();
 

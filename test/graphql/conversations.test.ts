@@ -132,6 +132,10 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
     // Another end user's ids name nothing.
     expect((await gql(NODE, { id: sent.conversationId }, stranger)).data.node).toBeNull();
     expect((await gql(NODE, { id: sent.messageId }, stranger)).data.node).toBeNull();
+    // Ids that name nothing at all are no error either.
+    for (const id of ["garbage", "", "\u0000", Buffer.from("Conversation:not-a-uuid").toString("base64"), Buffer.from("App:x").toString("base64")]) {
+      expect(await gql(NODE, { id })).toEqual({ data: { node: null } });
+    }
     // The REST surface's UUIDs work wherever an id is taken.
     const byUuid = await gql(`query($id: ID!) { conversation(id: $id) { ... on Conversation { id } } }`, { id: uuid });
     expect(byUuid.data.conversation.id).toBe(sent.conversationId);
