@@ -65,3 +65,25 @@ export function recordId(value: string | number | null | undefined, typename: st
   }
   return text;
 }
+
+const FileType = builder.enumType("FileType", {
+  values: { IMAGE: { value: "image" }, DOCUMENT: { value: "document" }, AUDIO: { value: "audio" }, VIDEO: { value: "video" }, CUSTOM: { value: "custom" } } as const,
+});
+
+const TransferMethod = builder.enumType("TransferMethod", {
+  values: { REMOTE_URL: { value: "remote_url" }, LOCAL_FILE: { value: "local_file" } } as const,
+});
+
+export const FileInput = builder.inputType("FileInput", {
+  description: "A file to send with a message or run: a URL the server fetches, or an uploaded file's id.",
+  fields: (t) => ({
+    type: t.field({ type: FileType, required: true }),
+    transferMethod: t.field({ type: TransferMethod, required: true }),
+    url: t.string({ description: "For REMOTE_URL." }),
+    uploadFileId: t.id({ description: "For LOCAL_FILE." }),
+  }),
+});
+
+/** Typed file inputs as the core takes file references (Dify's request shape). */
+export const fileReferences = (files: { type: string; transferMethod: string; url?: string | null; uploadFileId?: string | number | null }[] | null | undefined) =>
+  files?.map((f) => ({ type: f.type, transfer_method: f.transferMethod, url: f.url ?? undefined, upload_file_id: f.uploadFileId ?? undefined }));

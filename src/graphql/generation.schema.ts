@@ -2,7 +2,7 @@
 // blocking mutations, stop, and resume by sequence number. The same use cases as the REST routes.
 import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
-import { appErrorValue, globalId, recordId, type AppErrorValue } from "./common.schema.js";
+import { appErrorValue, FileInput, fileReferences, globalId, recordId, type AppErrorValue } from "./common.schema.js";
 import { MessageRef, UsageRef } from "./conversation.schema.js";
 import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES } from "./workflow.schema.js";
 import { AppError } from "../core/errors.js";
@@ -98,7 +98,7 @@ const ChatMessageInput = builder.inputType("ChatMessageInput", {
     inputs: t.field({ type: "JSON", description: "Values for the app's user input form." }),
     conversationId: t.id({ description: "Continue this conversation; omit to start one." }),
     parentMessageId: t.id({ description: "Answer after this message (regenerate); default: the latest." }),
-    files: t.field({ type: ["JSON"], description: "File references, as in Dify's `files`." }),
+    files: t.field({ type: [FileInput], description: "Files for the model to see (when the app takes them)." }),
   }),
 });
 
@@ -106,7 +106,6 @@ const CompletionMessageInput = builder.inputType("CompletionMessageInput", {
   fields: (t) => ({
     query: t.string(),
     inputs: t.field({ type: "JSON" }),
-    files: t.field({ type: ["JSON"] }),
   }),
 });
 
@@ -126,12 +125,18 @@ async function* streamOf(open: () => Promise<(signal?: AbortSignal) => AsyncIter
   for await (const { seq, event } of events) yield { ...event, seq };
 }
 
-const chatRequest = (input: { query: string; inputs?: unknown; conversationId?: string | number | null; parentMessageId?: string | number | null; files?: unknown[] | null }) => ({
+const chatRequest = (input: {
+  query: string;
+  inputs?: unknown;
+  conversationId?: string | number | null;
+  parentMessageId?: string | number | null;
+  files?: Parameters<typeof fileReferences>[0];
+}) => ({
   query: input.query,
   inputs: input.inputs ?? {},
   conversationId: recordId(input.conversationId, "Conversation"),
   parentMessageId: recordId(input.parentMessageId, "Message"),
-  files: input.files ?? undefined,
+  files: fileReferences(input.files),
 });
 
 const eventsOf = (start: () => Promise<GenerationTask>) => async () => (await start()).events;

@@ -1,7 +1,7 @@
 // Workflow and chatflow runs over GraphQL: one type per event kind (with typed outputs for the node
 // kinds we know and JSON for the rest), runs and their node executions, human input forms.
 import { builder } from "./builder.js";
-import { appErrorValue, globalId, recordId, type AppErrorValue } from "./common.schema.js";
+import { appErrorValue, FileInput, fileReferences, globalId, recordId, type AppErrorValue } from "./common.schema.js";
 import { connectionOf } from "./conversation.schema.js";
 import { AppError } from "../core/errors.js";
 import type { WorkflowEvent } from "../core/workflows/events.js";
@@ -214,7 +214,10 @@ export async function* streamEvents(open: () => Promise<(signal?: AbortSignal) =
 }
 
 const WorkflowRunInput = builder.inputType("WorkflowRunInput", {
-  fields: (t) => ({ inputs: t.field({ type: "JSON" }), files: t.field({ type: ["JSON"] }) }),
+  fields: (t) => ({
+    inputs: t.field({ type: "JSON", description: "Values for the start node's variables (file variables take Dify's file references)." }),
+    files: t.field({ type: [FileInput], description: "Files the run sees as sys.files." }),
+  }),
 });
 
 builder.subscriptionFields((t) => ({
@@ -223,7 +226,7 @@ builder.subscriptionFields((t) => ({
     description: "Run the current workflow app and stream its events.",
     args: { input: t.arg({ type: WorkflowRunInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamEvents(async () => (await ctx.services.workflows.run(await ctx.viewer(), { inputs: input.inputs ?? {}, files: input.files ?? undefined })).events),
+      streamEvents(async () => (await ctx.services.workflows.run(await ctx.viewer(), { inputs: input.inputs ?? {}, files: fileReferences(input.files) })).events),
     resolve: (e) => e as AppError,
   }),
   runEvents: t.field({

@@ -104,3 +104,30 @@ describe("images in chat apps", () => {
     }
   });
 });
+
+describe("images in chat apps over GraphQL", () => {
+  it("reach the model as typed FileInputs and come back as the message's typed files", async () => {
+    const fake = await startFakeOpenAI({ reply: () => "nice photo" });
+    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+    try {
+      const passport = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
+      const url = "https://example.com/kyoto.jpg";
+      const sent = await s.graphql(
+        `mutation($i: ChatMessageInput!) { sendChatMessage(input: $i) { ... on GenerationResult { answer message { files { type url transferMethod belongsTo } } } } }`,
+        { i: { query: "Where is this?", inputs: { traveller: "Ana", destination: "Kyoto" }, files: [{ type: "IMAGE", transferMethod: "REMOTE_URL", url }] } },
+        { authorization: `Bearer ${passport}` },
+      );
+      expect(sent.data.sendChatMessage).toEqual({
+        answer: "nice photo",
+        message: { files: [{ type: "image", url, transferMethod: "remote_url", belongsTo: "user" }] },
+      });
+      expect(fake.requests.at(-1)!.body.messages.at(-1)).toEqual({
+        role: "user",
+        content: [{ type: "text", text: "Where is this?" }, { type: "image_url", image_url: { url, detail: "high" } }],
+      });
+    } finally {
+      await s.close();
+      await fake.close();
+    }
+  });
+});
