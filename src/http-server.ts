@@ -13,6 +13,7 @@ import {
   type GraphQLContext,
 } from "./graphql/context.js";
 import { createJsonFastPath } from "./graphql/json-fast-path.js";
+import { graphiqlOptions, renderGraphiQL, serveGraphiQLAsset } from "./graphql/graphiql.js";
 import { createRestHandler, createRestRouter } from "./rest/index.js";
 import { Router } from "./rest/router.js";
 import { systemFeatures } from "./rest/dify/system-features.js";
@@ -32,7 +33,8 @@ export function createHttpServer(services: Services, config: Pick<Config, "trust
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: { subscriptionsProtocol: "WS", title: "appgraph" },
+    graphiql: graphiqlOptions,
+    renderGraphiQL,
     landingPage: false,
     cors: false, // set by setCorsHeaders, alike for both surfaces
     multipart: false,
@@ -72,6 +74,7 @@ export function createHttpServer(services: Services, config: Pick<Config, "trust
     setCorsHeaders(req, res);
     if (path === "/api" || path.startsWith("/api/")) return api(req, res, url, "/api", clientOf(req));
     if (path.startsWith("/console/api/")) return consoleApi(req, res, url, "/console/api", clientOf(req));
+    if (serveGraphiQLAsset(req, res, url, log)) return;
     if (path === "/graphql") {
       if (req.method === "OPTIONS") {
         res.writeHead(204);
