@@ -185,21 +185,23 @@ const gzip = promisify(zlib.gzip);
 
 async function sendAsset(req: IncomingMessage, res: ServerResponse, name: string, version: string | null): Promise<void> {
   const asset = (await loadAssets()).get(name)!;
-  const etag = `"${asset.hash}"`;
+  const gzipped = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+  // One strong ETag per encoding: the two bodies differ byte for byte.
+  const etag = `"${asset.hash}${gzipped ? "-gzip" : ""}"`;
   res.setHeader("Content-Type", asset.type);
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("ETag", etag);
   res.setHeader("Vary", "Accept-Encoding");
   // Only the URL of this very content is immutable; any other version is revalidated.
   res.setHeader("Cache-Control", version === asset.hash ? "public, max-age=31536000, immutable" : "no-cache");
-  if (req.headers["if-none-match"] === etag) {
+  if ((req.headers["if-none-match"] ?? "").split(/\s*,\s*/).includes(etag)) {
     res.writeHead(304);
     res.end();
     return;
   }
   let body = asset.body;
-  if (/\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
-    body = await (asset.gzipped ??= gzip(asset.body, { level: 9 }));
+  if (gzipped) {
+    body = await (asset.gzipped ??= gzip(asset.body));
     res.setHeader("Content-Encoding", "gzip");
   }
   res.setHeader("Content-Length", body.length);

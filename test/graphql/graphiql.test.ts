@@ -110,7 +110,7 @@ describe("GraphiQL served by appgraph", () => {
     expect([...new Uint8Array(await icon.arrayBuffer()).subarray(0, 4)]).toEqual([0, 0, 1, 0]); // an ICO header
   });
 
-  it("compresses, revalidates, and refuses unknown assets and methods", async () => {
+  it("compresses, revalidates, answers HEAD, and refuses unknown assets and methods", async () => {
     const page = await loadPage();
     const js = page.scripts[0];
     const plain = await fetch(js, { headers: { "accept-encoding": "identity" } });
@@ -122,7 +122,13 @@ describe("GraphiQL served by appgraph", () => {
     expect(await gzipped.text()).toBe(body);
 
     const etag = plain.headers.get("etag")!;
-    expect((await fetch(js, { headers: { "if-none-match": etag } })).status).toBe(304);
+    expect(gzipped.headers.get("etag")).not.toBe(etag);
+    const revalidated = await fetch(js, { headers: { "accept-encoding": "identity", "if-none-match": `"other", ${etag}` } });
+    expect(revalidated.status).toBe(304);
+    expect((await fetch(js, { headers: { "accept-encoding": "gzip", "if-none-match": etag } })).status).toBe(200);
+    const head = await fetch(js, { method: "HEAD", headers: { "accept-encoding": "identity" } });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get("content-length"))).toBe(Buffer.byteLength(body));
     // Only the URL of the current content may be kept for good.
     const unversioned = await fetch(`${s.url}${js.pathname}?v=old`);
     expect(unversioned.status).toBe(200);
