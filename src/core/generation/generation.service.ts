@@ -40,17 +40,14 @@ export function generationService(deps: WorkflowDeps) {
       if (viewer.app.mode !== "advanced-chat") return task(await startChat(deps, viewer, request));
       const started = await startChatflow(deps, viewer, request);
       const envelope = { taskId: started.taskId, messageId: started.messageId, conversationId: started.conversationId, createdAt: started.createdAt, mode: "advanced-chat" };
-      return {
+      // A chatflow's answer is what its answer nodes sent, whether the run succeeded or not.
+      const result = started.result.then((outcome) => ({
         ...envelope,
-        runId: started.runId,
-        events: events(started.taskId),
-        // A chatflow's answer is what its answer nodes sent, whether the run succeeded or not.
-        result: started.result.then((outcome) => ({
-          ...envelope,
-          answer: outcome.answer,
-          usage: { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens },
-        })),
-      };
+        answer: outcome.answer,
+        usage: { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens },
+      }));
+      result.catch(() => {}); // a caller that only streams need not await it
+      return { ...envelope, runId: started.runId, events: events(started.taskId), result };
     },
 
     /** Run a completion app on the given inputs (and query). */
