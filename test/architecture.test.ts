@@ -73,6 +73,11 @@ describe("import walls", () => {
     ).toEqual([]);
   });
 
+  it("workflow runs import nothing from model generation: what chat apps and chatflows share lives in core/chat", () => {
+    const inCore = (p: string, dir: string) => p.startsWith(path.join("core", dir) + path.sep);
+    expect(violations((i) => inCore(i.from, "workflows") && i.target !== null && inCore(i.target, "generation"))).toEqual([]);
+  });
+
   it("a surface imports neither the other surface, nor the database, nor the event log", () => {
     expect(
       violations((i) => {

@@ -12,10 +12,11 @@ import { ownMessages, optionalUuid } from "../conversations/scope.js";
 import { AppError, appUnavailable, notFound } from "../errors.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
 import { validateInputs } from "../apps/inputs.js";
-import { openChatTurn, requireQuery, withImages, type ChatRequest } from "./chat-turn.js";
+import { openChatTurn, requireQuery, type ChatRequest } from "../chat/turn.js";
+import { estimateTokens, withImages } from "../chat/model-messages.js";
 import { imageUrls, parseFiles } from "../files/file-refs.js";
 import { keywordModeration } from "./moderation.js";
-import { buildChatMessages, buildCompletionMessages, estimateTokens } from "./prompt.js";
+import { buildChatMessages, buildCompletionMessages } from "./prompt.js";
 import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
 import { storedMetadata } from "../messages/message.service.js";
 

@@ -3,7 +3,7 @@
 // questions, stop a generation you started, follow its events again. Both surfaces call these.
 import type { Viewer } from "../auth/passport.service.js";
 import { CHAT_MODES, requireChatApp, requireCompletionApp } from "../apps/modes.js";
-import { estimateTokens } from "./prompt.js";
+import { estimateTokens } from "../chat/model-messages.js";
 import type { LoggedEvent } from "../ports/task-store.js";
 import { openTaskEvents } from "../tasks/task-events.js";
 import { startChatflow } from "../workflows/chatflow.service.js";

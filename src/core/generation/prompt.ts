@@ -2,6 +2,11 @@
 // conversation history into the messages a model is sent. Pure: history comes in as data.
 import { invalidParam } from "../errors.js";
 import type { ChatMessage } from "../ports/model.js";
+import type { HistoryTurn } from "../chat/turn.js";
+import { estimateTokens } from "../chat/model-messages.js";
+
+// The history budget is counted in these; they stay importable from here, with the prompts.
+export { estimateTokens };
 
 // Dify's PromptTemplateParser variable syntax: {{name}}, no spaces, at most 30 characters.
 const VARIABLE = /\{\{([a-zA-Z_][a-zA-Z0-9_]{0,29})\}\}/g;
@@ -21,13 +26,6 @@ function valueText(value: unknown): string {
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
-
-/** A rough token count (about four characters a token), enough to budget history. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}
-
-export type HistoryTurn = { query: string; answer: string };
 
 export type ChatPromptOptions = {
   prePrompt: string | null | undefined;

@@ -6,9 +6,9 @@ import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp } from "../apps/modes.js";
 import { AppError } from "../errors.js";
 import { parseFiles } from "../files/file-refs.js";
-import { estimateTokens } from "../generation/prompt.js";
+import { estimateTokens } from "../chat/model-messages.js";
 import { storedMetadata } from "../messages/message.service.js";
-import { openChatTurn, type ChatRequest } from "../generation/chat-turn.js";
+import { openChatTurn, type ChatRequest } from "../chat/turn.js";
 import type { RunOutcome } from "./engine.js";
 import { publishedWorkflow, runWorkflow, type RunPlan, type StartedRun, type WorkflowDeps } from "./run.service.js";
 

@@ -3,7 +3,7 @@
 // there (on any instance) see the run go on.
 import type { Viewer } from "../auth/passport.service.js";
 import { finishTurn } from "./chatflow.service.js";
-import { threadOf } from "../generation/chat-turn.js";
+import { threadOf } from "../chat/turn.js";
 import type { EngineState } from "./engine.js";
 import { WorkflowGraph } from "./graph.js";
 import { execute, type Resumption, type RunPlan, type WorkflowDeps } from "./run.service.js";

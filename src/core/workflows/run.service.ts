@@ -9,9 +9,11 @@ import { requireWorkflowApp } from "../apps/modes.js";
 import { appUnavailable, AppError } from "../errors.js";
 import { validateInputs } from "../apps/inputs.js";
 import { parseFiles, resolveFileInputs } from "../files/file-refs.js";
-import type { GenerationDeps } from "../generation/generate.js";
-import type { HistoryTurn } from "../generation/prompt.js";
-import type { TaskContext } from "../tasks/task-runner.js";
+import type { Logger } from "pino";
+import type { Db } from "../ports/database.js";
+import type { ModelProvider } from "../ports/model.js";
+import type { HistoryTurn } from "../chat/turn.js";
+import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
 import { WorkflowEngine, type EngineEvent, type EngineState, type NodeExecution, type RunOutcome } from "./engine.js";
 import { createForm, HUMAN_INPUT, type HumanInputRequest } from "./human-input.service.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
@@ -21,7 +23,7 @@ import type { Sandbox } from "../ports/sandbox.js";
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import { VariablePool } from "./variable-pool.js";
 
-export type WorkflowDeps = GenerationDeps & { sandbox: () => Sandbox; fetch: OutboundFetch };
+export type WorkflowDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger; sandbox: () => Sandbox; fetch: OutboundFetch };
 
 export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
 

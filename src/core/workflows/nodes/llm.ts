@@ -3,13 +3,13 @@
 // node shows its text directly.
 import nunjucks from "nunjucks";
 import type { ChatMessage, ChatRole, ModelProvider } from "../../ports/model.js";
-import { withImages } from "../../generation/chat-turn.js";
+import { withImages } from "../../chat/model-messages.js";
 import { imageUrls } from "../../files/file-refs.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 import type { VariablePool } from "../variable-pool.js";
 import { textOf } from "../variable-pool.js";
-import type { HistoryTurn } from "../../generation/prompt.js";
+import type { HistoryTurn } from "../../chat/turn.js";
 
 const jinja = new nunjucks.Environment(null, { autoescape: false });
 

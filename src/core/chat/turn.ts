@@ -1,16 +1,19 @@
 // A chat turn before its answer: the query and inputs checked, the end user's conversation found or
-// started, the thread so far, and the rows written (in the background). Shared by chat, agent-chat and
-// chatflow apps.
+// started, the thread so far, and the rows written (in the background). Shared by chat and agent-chat
+// apps (answered by a model, src/core/generation) and chatflows (answered by a workflow run,
+// src/core/workflows), so it belongs to neither.
 import crypto from "node:crypto";
 import type { Db } from "../ports/database.js";
 import type { Prisma } from "../../generated/prisma/client.js";
-import { messageText, type ChatMessage, type ContentPart } from "../ports/model.js";
+import type { ChatMessage } from "../ports/model.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { ownConversations, ownMessages, optionalUuid } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
 import { resolveFileInputs, type FileValue } from "../files/file-refs.js";
 import { validateInputs } from "../apps/inputs.js";
-import type { HistoryTurn } from "./prompt.js";
+
+/** One earlier exchange of the conversation, as a prompt's memory shows it. */
+export type HistoryTurn = { query: string; answer: string };
 
 export type ChatRequest = { query?: unknown; inputs?: unknown; conversationId?: unknown; parentMessageId?: unknown; files?: unknown };
 
@@ -32,17 +35,6 @@ export const conversationNameOf = (query: string) => {
   const chars = [...query.trim()];
   return chars.length > 20 ? `${chars.slice(0, 20).join("")}…` : chars.join("");
 };
-
-/** The images as image_url parts of the last user message. */
-export function withImages(messages: ChatMessage[], urls: string[], detail?: string): ChatMessage[] {
-  const last = messages.findLastIndex((m) => m.role === "user");
-  if (!urls.length || last < 0) return messages;
-  const parts: ContentPart[] = [
-    { type: "text", text: messageText(messages[last].content) },
-    ...urls.map((url): ContentPart => ({ type: "image_url", image_url: { url, detail: detail === "low" ? "low" : "high" } })),
-  ];
-  return messages.map((m, i) => (i === last ? { role: "user", content: parts } : m));
-}
 
 /** A new chat turn: the conversation (found or started) and the message waiting for its answer. */
 export type ChatTurn = {
