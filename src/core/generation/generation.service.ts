@@ -3,11 +3,10 @@
 // questions, stop a generation you started, follow its events again. Both surfaces call these.
 import type { Viewer } from "../auth/passport.service.js";
 import { CHAT_MODES, requireChatApp, requireCompletionApp } from "../apps/modes.js";
-import { estimateTokens } from "../chat/model-messages.js";
 import type { LoggedEvent } from "../ports/task-store.js";
 import { openTaskEvents } from "../tasks/task-events.js";
 import { startChatflow } from "../workflows/chatflow.service.js";
-import type { WorkflowDeps } from "../workflows/run.service.js";
+import type { WorkflowDeps } from "../workflows/run-session.js";
 import type { WorkflowEvent } from "../workflows/events.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
 import { startChat, startCompletion, startMoreLikeThis, type ChatRequest, type CompletionRequest, type GenerationResult, type StartedGeneration } from "./generate.js";
@@ -41,11 +40,7 @@ export function generationService(deps: WorkflowDeps) {
       const started = await startChatflow(deps, viewer, request);
       const envelope = { taskId: started.taskId, messageId: started.messageId, conversationId: started.conversationId, createdAt: started.createdAt, mode: "advanced-chat" };
       // A chatflow's answer is what its answer nodes sent, whether the run succeeded or not.
-      const result = started.result.then((outcome) => ({
-        ...envelope,
-        answer: outcome.answer,
-        usage: { promptTokens: 0, completionTokens: estimateTokens(outcome.answer), totalTokens: outcome.tokens },
-      }));
+      const result = started.result.then((answer) => ({ ...envelope, ...answer }));
       result.catch(() => {}); // a caller that only streams need not await it
       return { ...envelope, runId: started.runId, events: events(started.taskId), result };
     },

@@ -11,7 +11,8 @@ import type { WorkflowEvent } from "./events.js";
 import { formRecord, type FormRecord } from "./human-input.service.js";
 import { submitHumanInput } from "./resume-run.service.js";
 import { findOwnRun, listNodeExecutions, openRunEvents } from "./run-events.service.js";
-import { startWorkflowRun, type WorkflowDeps } from "./run.service.js";
+import type { WorkflowDeps } from "./run-session.js";
+import { startWorkflowRun } from "./run.service.js";
 import type { RunOutcome } from "./engine.js";
 import type { Client } from "../services.js";
 

@@ -1,0 +1,291 @@
+// One run of a workflow graph: a workflow app's run, a chatflow turn's, or a paused run coming back.
+// Everything a run depends on is settled when its session is built (the three factories below, the
+// only place a run is planned); `start` then runs it as a task, top to bottom: announce, record,
+// execute the graph, then finish or pause, and persist.
+import crypto from "node:crypto";
+import type { Logger } from "pino";
+import type { Workflow } from "../../generated/prisma/client.js";
+import type { Viewer } from "../auth/passport.service.js";
+import { threadOf, type ChatTurn, type HistoryTurn } from "../chat/turn.js";
+import { AppError } from "../errors.js";
+import type { FileValue } from "../files/file-refs.js";
+import type { Db } from "../ports/database.js";
+import type { ModelProvider } from "../ports/model.js";
+import type { OutboundFetch } from "../ports/outbound-fetch.js";
+import type { Sandbox } from "../ports/sandbox.js";
+import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
+import { ChatflowTurn } from "./chatflow-turn.js";
+import { WorkflowEngine, type EngineEvent, type EngineState, type RunOutcome } from "./engine.js";
+import type { WorkflowEnvelope, WorkflowEvent } from "./events.js";
+import { WorkflowGraph } from "./graph.js";
+import { createForm, HUMAN_INPUT, type HumanInputRequest } from "./human-input.service.js";
+import { createExecutors } from "./nodes/index.js";
+import { RunRecording, type NewRun } from "./run-recording.js";
+import { RunStream } from "./run-stream.js";
+import { VariablePool } from "./variable-pool.js";
+
+export type WorkflowDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger; sandbox: () => Sandbox; fetch: OutboundFetch };
+
+export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
+
+/** How a paused run's waiting node was answered: a person filled its form, or its timeout passed. */
+export type FormAnswer =
+  | { kind: "filled"; nodeId: string; nodeTitle: string; renderedContent: string; actionId: string; actionText: string; inputs: Record<string, unknown> }
+  | { kind: "timeout"; nodeId: string; nodeTitle: string; expirationTime: Date };
+
+const MAX_STEPS = 500;
+const MAX_RUN_MS = 20 * 60 * 1000; // Dify's APP_MAX_EXECUTION_TIME
+
+/** Everything a run is decided by, before its task starts. */
+type RunPlan = {
+  viewer: Viewer;
+  workflow: Workflow;
+  graph: WorkflowGraph;
+  /** The run's row: a new one, or the paused one coming back (same id, its next task). */
+  run: { id: string; taskId: string; createdAt: Date };
+  /** The events' envelope, but for the ids above. */
+  envelope: Omit<WorkflowEnvelope, "taskId" | "runId">;
+  inputs: Record<string, unknown>;
+  /** sys.*, as the run's first part started with them. */
+  sys: Record<string, unknown>;
+  pool: VariablePool;
+  /** The conversation before this turn, for LLM memory (chatflows). */
+  history: HistoryTurn[];
+  chat: ChatflowTurn | null;
+  /** Set when a paused run comes back: where it stood, and what answered its form. */
+  resumed: { state: EngineState; answer: FormAnswer } | null;
+};
+
+/** A run about to start for the first time, before its ids and pool are made. */
+type FirstPart = Pick<RunPlan, "viewer" | "workflow" | "inputs" | "history" | "chat"> & {
+  sys: Record<string, unknown>;
+  conversationVariables: Record<string, unknown>;
+  /** The message's creation (chatflows); a workflow run's events carry the run's. */
+  createdAt?: Date;
+};
+
+export class RunSession {
+  private readonly recording: RunRecording;
+  private readonly envelope: WorkflowEnvelope;
+
+  private constructor(
+    private readonly deps: WorkflowDeps,
+    private readonly plan: RunPlan,
+  ) {
+    this.recording = new RunRecording(deps.db, { id: plan.run.id, createdBy: plan.viewer.endUser.id });
+    this.envelope = { ...plan.envelope, taskId: plan.run.taskId, runId: plan.run.id };
+  }
+
+  /** A workflow app's run (POST /workflows/run), on validated inputs. */
+  static forWorkflow(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; inputs: Record<string, unknown>; files: FileValue[] }): RunSession {
+    const { files, ...rest } = run;
+    return RunSession.firstPart(deps, { ...rest, sys: { files }, conversationVariables: {}, history: [], chat: null });
+  }
+
+  /** A chatflow turn's run: the turn's message gets the answer; the conversation's variables carry over. */
+  static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[] }): Promise<RunSession> {
+    const { viewer, workflow, turn } = run;
+    const chat = new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: turn.messageId, conversationId: turn.conversationId, workflow });
+    return RunSession.firstPart(deps, {
+      viewer,
+      workflow,
+      inputs: turn.inputs,
+      sys: { query: turn.query, files: run.files, conversation_id: turn.conversationId, dialogue_count: turn.dialogueCount },
+      conversationVariables: await chat.variables(),
+      history: turn.history,
+      chat,
+      createdAt: turn.createdAt,
+    });
+  }
+
+  /**
+   * A paused run coming back with its form's answer: the same run row, its state from the pause, its
+   * events in the task log the pause opened. Null when it is not paused or another request took it.
+   */
+  static async resume(deps: WorkflowDeps, runId: string, answer: FormAnswer): Promise<RunSession | null> {
+    const claimed = await RunRecording.claimPause(deps.db, runId);
+    if (!claimed) return null;
+    const { run, viewer, state } = claimed;
+    const chatflow = run.type === "chat";
+    const message = chatflow && run.messageId ? await deps.db.message.findUnique({ where: { id: run.messageId } }) : null;
+    // A chatflow's LLM memory after the pause: the thread before the message being answered.
+    const history = message?.parentMessageId ? (await threadOf(deps.db, viewer, message.conversationId, message.parentMessageId)).history : [];
+    const { workflow } = run;
+    return new RunSession(deps, {
+      viewer,
+      workflow,
+      graph: WorkflowGraph.fromDsl(workflow.graph),
+      run: { id: run.id, taskId: run.taskId!, createdAt: run.createdAt },
+      envelope: {
+        workflowId: run.workflowId,
+        mode: chatflow ? "advanced-chat" : "workflow",
+        conversationId: run.conversationId,
+        messageId: run.messageId,
+        createdAt: message?.createdAt ?? run.createdAt,
+      },
+      inputs: run.inputs as Record<string, unknown>,
+      sys: systemVariables((state.pool.sys ?? {}) as Record<string, unknown>, { viewer, workflow, runId: run.id }),
+      pool: new VariablePool(state.pool),
+      history,
+      chat:
+        chatflow && run.messageId && run.conversationId
+          ? new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: run.messageId, conversationId: run.conversationId, workflow })
+          : null,
+      resumed: { state, answer },
+    });
+  }
+
+  private static firstPart(deps: WorkflowDeps, first: FirstPart): RunSession {
+    const { viewer, workflow, conversationVariables, createdAt, ...rest } = first;
+    const graph = WorkflowGraph.fromDsl(workflow.graph);
+    const start = graph.startOf(null);
+    const run = { id: crypto.randomUUID(), taskId: crypto.randomUUID(), createdAt: new Date() };
+    const sys = systemVariables(first.sys, { viewer, workflow, runId: run.id });
+    const pool = new VariablePool({ sys, env: environment(workflow), conversation: conversationVariables, [start.id]: first.inputs });
+    return new RunSession(deps, {
+      ...rest,
+      viewer,
+      workflow,
+      graph,
+      run,
+      envelope: {
+        workflowId: workflow.id,
+        mode: first.chat ? "advanced-chat" : "workflow",
+        conversationId: first.chat?.conversationId ?? null,
+        messageId: first.chat?.messageId ?? null,
+        createdAt: createdAt ?? run.createdAt,
+      },
+      sys,
+      pool,
+      resumed: null,
+    });
+  }
+
+  get runId(): string {
+    return this.plan.run.id;
+  }
+
+  /** Run it as a task whose events any reader can follow; `result` settles when the run ends or pauses. */
+  async start(): Promise<StartedRun> {
+    const { viewer } = this.plan;
+    let settle!: { resolve(o: RunOutcome): void; reject(e: unknown): void };
+    const result = new Promise<RunOutcome>((resolve, reject) => (settle = { resolve, reject }));
+    result.catch(() => {}); // a caller that only streams need not await it
+    const started = await this.deps.tasks.start<WorkflowEvent>(
+      { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode },
+      (task) => this.run(task).then(settle.resolve, settle.reject),
+      this.plan.run.taskId,
+    );
+    return { taskId: started.taskId, runId: this.runId, result };
+  }
+
+  /** The run, top to bottom. */
+  private async run(task: TaskContext<WorkflowEvent>): Promise<RunOutcome> {
+    const { plan } = this;
+    const stream = new RunStream(task, this.envelope, plan.graph);
+    const began = performance.now();
+    await stream.started({ inputs: plan.inputs, sys: plan.sys, resumed: plan.resumed !== null });
+    // Embedded PGlite runs in this thread and never waits on I/O: let the first event reach the socket
+    // before the run's database work starts (the run's row too: the first event waits behind no write).
+    await new Promise((resolve) => setImmediate(resolve));
+    if (plan.resumed) await this.takeAnswer(plan.resumed.answer, stream);
+    else await this.recording.create(this.newRun());
+    const outcome = await this.executeGraph(stream);
+    const elapsedTime = (performance.now() - began) / 1000;
+    return outcome.status === "paused" ? this.pause(outcome, { elapsedTime, stream }) : this.finish(outcome, { elapsedTime, stream });
+  }
+
+  /** The row a run's first part writes. */
+  private newRun(): NewRun {
+    const { plan, envelope } = this;
+    const type = envelope.mode === "workflow" ? "workflow" : "chat";
+    return { ...plan.run, viewer: plan.viewer, workflow: plan.workflow, type, inputs: plan.inputs, conversationId: envelope.conversationId, messageId: envelope.messageId };
+  }
+
+  /** The form's answer (or its timeout) goes where the waiting node looks for it when it runs again. */
+  private async takeAnswer(answer: FormAnswer, stream: RunStream): Promise<void> {
+    const { nodeId, nodeTitle } = answer;
+    if (answer.kind === "filled") {
+      this.plan.pool.setOne(HUMAN_INPUT, nodeId, { action: answer.actionId, inputs: answer.inputs });
+      const { renderedContent, actionId, actionText } = answer;
+      await stream.emit({ type: "human_input_form_filled", nodeId, nodeTitle, renderedContent, actionId, actionText });
+    } else {
+      this.plan.pool.setOne(HUMAN_INPUT, nodeId, { action: "__timeout", inputs: {} });
+      await stream.emit({ type: "human_input_form_timeout", nodeId, nodeTitle, expirationTime: answer.expirationTime });
+    }
+  }
+
+  /** The graph on the engine, from the start or from where the pause left it; every node recorded and announced. */
+  private async executeGraph(stream: RunStream): Promise<RunOutcome> {
+    const { deps, plan } = this;
+    const requestInput = (request: HumanInputRequest) => this.requestInput(request, stream);
+    const engine = new WorkflowEngine(plan.graph, {
+      executors: createExecutors({ models: deps.models, history: plan.history, sandbox: deps.sandbox, fetch: deps.fetch, requestInput }),
+      onEvent: async (event: EngineEvent) => {
+        if (event.type === "node_finished") this.recording.nodeFinished(event);
+        await stream.engineEvent(event);
+      },
+      signal: stream.signal,
+      maxSteps: MAX_STEPS,
+      deadline: Date.now() + MAX_RUN_MS,
+      streamTo: this.envelope.mode === "workflow" ? "end" : "answer",
+    });
+    try {
+      return await engine.run(plan.pool, plan.resumed?.state);
+    } catch (err) {
+      deps.log.error({ err, runId: this.runId }, "workflow engine failed");
+      return { status: "failed", outputs: {}, error: (err as Error).message, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false };
+    }
+  }
+
+  /** A human-input node reached: its form is stored (the token is its credential) and announced. */
+  private async requestInput(request: HumanInputRequest, stream: RunStream) {
+    const form = await createForm(this.deps.db, { appId: this.plan.viewer.app.id, runId: this.runId, request });
+    await stream.emit({ type: "human_input_required", ...form.event });
+    return form.event;
+  }
+
+  /**
+   * A run waiting for a person: recorded with its state, so that whichever instance receives the answer
+   * resumes it; the next part's task log is opened now, so a reader can wait on it before the answer.
+   */
+  private async pause(outcome: RunOutcome, part: { elapsedTime: number; stream: RunStream }): Promise<RunOutcome> {
+    const { viewer } = this.plan;
+    const nextTaskId = crypto.randomUUID();
+    await this.recording.pause(outcome, { elapsedTime: part.elapsedTime, taskId: nextTaskId });
+    await this.deps.tasks.store.start({ taskId: nextTaskId, appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode });
+    await this.plan.chat?.save(outcome, this.plan.pool, this.runId);
+    await part.stream.paused(outcome, { elapsedTime: part.elapsedTime, runCreatedAt: this.plan.run.createdAt });
+    return outcome;
+  }
+
+  /** A run that ended (succeeded, failed or stopped): recorded, the chatflow's answer saved, then announced. */
+  private async finish(outcome: RunOutcome, part: { elapsedTime: number; stream: RunStream }): Promise<RunOutcome> {
+    const { viewer, run } = this.plan;
+    const { stream, elapsedTime } = part;
+    const finishedAt = new Date();
+    await this.recording.finish(outcome, { elapsedTime, finishedAt });
+    const usage = await this.plan.chat?.save(outcome, this.plan.pool, this.runId);
+    // Dify's order for chatflows: message_end, then workflow_finished.
+    if (usage) await stream.emit({ type: "message_end", usage });
+    const createdBy = { id: viewer.endUser.id, user: viewer.endUser.sessionId };
+    await stream.finished(outcome, { elapsedTime, finishedAt, runCreatedAt: run.createdAt, createdBy });
+    // Unlike Dify, whose relay drops it, the error event after a failed run is delivered.
+    if (outcome.status === "failed") {
+      const message = `Run failed: ${outcome.error}`;
+      await stream.emit({ type: "error", code: "invalid_param", message, status: 400 });
+      throw new AppError("invalid_param", 400, message);
+    }
+    return outcome;
+  }
+}
+
+/** sys.* of a run: what its kind sets (files, query, ...) and the ids every run has. */
+function systemVariables(given: Record<string, unknown>, run: { viewer: Viewer; workflow: Workflow; runId: string }): Record<string, unknown> {
+  return { ...given, user_id: run.viewer.endUser.sessionId, app_id: run.viewer.app.id, workflow_id: run.workflow.id, workflow_run_id: run.runId };
+}
+
+/** The env variables of the workflow, by name. */
+function environment(workflow: Workflow): Record<string, unknown> {
+  return Object.fromEntries(((workflow.environmentVariables ?? []) as any[]).map((v) => [v.name, v.value]));
+}
