@@ -35,5 +35,6 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
   const session = await RunSession.forChatflowTurn(deps, { viewer, workflow, turn, files });
   const started = await session.start();
   const result = started.result.then(chatflowAnswer);
+  result.catch(() => {}); // a caller that only streams need not await it; a failed run rejects it
   return { taskId: started.taskId, runId: started.runId, messageId: turn.messageId, conversationId: turn.conversationId, createdAt: turn.createdAt, result };
 }
