@@ -150,6 +150,21 @@ function streamPlan(graph: WorkflowGraph, streamTo: "answer" | "end") {
   return sources;
 }
 
+type Container = { id: string; index: number };
+
+/** Which edges of a graph were resolved (taken or not) and which nodes started: a pause keeps these. */
+type Progress = { taken: Map<string, boolean>; started: Set<string> };
+
+/** A graph being run (the workflow's, or a round of a container's): what its nodes share. */
+type Scope = {
+  pool: VariablePool;
+  /** Aborts when the run is stopped, or when a node of this graph failed. */
+  signal: AbortSignal;
+  /** Set inside an iteration or loop. */
+  container: Container | undefined;
+  outcome: RunOutcome;
+};
+
 export class WorkflowEngine {
   private readonly plan: ReturnType<typeof streamPlan>;
   /** Answer/end nodes whose first reference already streamed: they render the rest only. */
@@ -173,7 +188,7 @@ export class WorkflowEngine {
       this.index = resume.index;
     }
     const top = { taken: new Map(resume?.taken ?? []), started: new Set(resume?.started ?? []) };
-    const outcome = await this.runGraph(null, pool, undefined, top, resume?.paused);
+    const outcome = await this.runGraph({ pool, progress: top, resumeAt: resume?.paused });
     const { steps, tokens, exceptions, answer } = this.totals;
     if (outcome.status === "succeeded" && this.paused.size) {
       return {
@@ -198,20 +213,18 @@ export class WorkflowEngine {
     return { ...outcome, steps, tokens, exceptions, answer };
   }
 
-  private async runGraph(
-    containerId: string | null,
-    pool: VariablePool,
-    container: { id: string; index: number } | undefined,
-    state = { taken: new Map<string, boolean>(), started: new Set<string>() },
-    resumeAt?: string[],
-  ): Promise<RunOutcome> {
+  /** Run one graph (the workflow's, or a round of a container's) until none of its nodes can run. */
+  private async runGraph(part: { pool: VariablePool; container?: Container; progress?: Progress; resumeAt?: string[] }): Promise<RunOutcome> {
     const { graph, options } = this;
-    const outcome: RunOutcome = { status: "succeeded", outputs: {}, error: null, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false };
-    const { taken, started } = state;
+    const { taken, started } = part.progress ?? { taken: new Map<string, boolean>(), started: new Set<string>() };
     const inFlight = new Set<Promise<void>>();
     const failed = new AbortController();
-    const signal = AbortSignal.any([options.signal, failed.signal]);
-    const maxSteps = options.maxSteps ?? 500;
+    const scope: Scope = {
+      pool: part.pool,
+      signal: AbortSignal.any([options.signal, failed.signal]),
+      container: part.container,
+      outcome: { status: "succeeded", outputs: {}, error: null, steps: 0, tokens: 0, exceptions: 0, answer: "", ended: false },
+    };
 
     const settleEdges = (edges: GraphEdge[], handle: string | null) => {
       for (const e of edges) taken.set(e.id, handle !== null && e.sourceHandle === handle);
@@ -223,26 +236,21 @@ export class WorkflowEngine {
       const incoming = graph.incoming.get(id) ?? [];
       if (incoming.some((e) => !taken.has(e.id))) return;
       started.add(id);
-      const node = graph.nodes.get(id)!;
       if (!incoming.some((e) => taken.get(e.id))) {
         settleEdges(graph.outgoing.get(id) ?? [], null); // skipped: nothing downstream of it runs either
         return;
       }
-      const predecessor = incoming.find((e) => taken.get(e.id))?.source ?? null;
-      launch(node, predecessor);
+      launch(graph.nodes.get(id)!);
     };
 
-    const launch = (node: GraphNode, predecessorId: string | null) => {
-      const p = this.runNode(node, predecessorId, pool, signal, ++this.index, container, outcome, maxSteps).then(
+    const launch = (node: GraphNode) => {
+      const predecessorId = (graph.incoming.get(node.id) ?? []).find((e) => taken.get(e.id))?.source ?? null;
+      const p = this.runNode(scope, node, predecessorId).then(
         (handle) => {
-          if (handle === undefined) return;
-          settleEdges(graph.outgoing.get(node.id) ?? [], handle);
+          if (handle !== undefined) settleEdges(graph.outgoing.get(node.id) ?? [], handle);
         },
         (err) => {
-          if (outcome.status === "succeeded") {
-            outcome.status = options.signal.aborted ? "stopped" : "failed";
-            outcome.error = options.signal.aborted ? "Stopped by user." : (err as Error).message;
-          }
+          this.fail(scope.outcome, err);
           failed.abort();
         },
       );
@@ -250,37 +258,35 @@ export class WorkflowEngine {
       void p.finally(() => inFlight.delete(p));
     };
 
-    if (resumeAt?.length) {
-      for (const id of resumeAt) launch(graph.nodes.get(id)!, (graph.incoming.get(id) ?? []).find((e) => taken.get(e.id))?.source ?? null);
+    if (part.resumeAt?.length) {
+      for (const id of part.resumeAt) launch(graph.nodes.get(id)!);
     } else {
-      const start = containerId === null ? graph.startOf(null) : graph.startOf(containerId);
+      const start = graph.startOf(part.container?.id ?? null);
       started.add(start.id);
-      launch(start, null);
+      launch(start);
     }
     while (inFlight.size) await Promise.all([...inFlight]);
-    if (outcome.status === "succeeded" && options.signal.aborted) {
-      outcome.status = "stopped";
-      outcome.error = "Stopped by user.";
-    }
-    return outcome;
+    if (scope.outcome.status === "succeeded" && options.signal.aborted) this.fail(scope.outcome, null);
+    return scope.outcome;
+  }
+
+  /** The first failure (or the stop) is the graph's outcome. */
+  private fail(outcome: RunOutcome, err: unknown) {
+    if (outcome.status !== "succeeded") return;
+    const stopped = this.options.signal.aborted;
+    outcome.status = stopped ? "stopped" : "failed";
+    outcome.error = stopped ? "Stopped by user." : (err as Error).message;
   }
 
   /** Run one node (with its retries and error strategy); resolves to the handle to follow. */
-  private async runNode(
-    node: GraphNode,
-    predecessorId: string | null,
-    pool: VariablePool,
-    signal: AbortSignal,
-    index: number,
-    container: { id: string; index: number } | undefined,
-    outcome: RunOutcome,
-    maxSteps: number,
-  ): Promise<string | undefined> {
+  private async runNode(scope: Scope, node: GraphNode, predecessorId: string | null): Promise<string | undefined> {
     const { options } = this;
-    if (signal.aborted) throw new NodeFailure("Stopped by user.");
+    const index = ++this.index;
+    const maxSteps = options.maxSteps ?? 500;
+    if (scope.signal.aborted) throw new NodeFailure("Stopped by user.");
     if (++this.totals.steps > maxSteps) throw new NodeFailure(`Max steps ${maxSteps} reached.`);
     if (options.deadline && Date.now() > options.deadline) throw new NodeFailure("Max execution time reached.");
-    const execution: NodeExecution = { id: crypto.randomUUID(), node, index, predecessorId, startedAt: new Date(), container };
+    const execution: NodeExecution = { id: crypto.randomUUID(), node, index, predecessorId, startedAt: new Date(), container: scope.container };
     // Container start nodes are bookkeeping, as in Dify: no events.
     const silent = node.type === "iteration-start" || node.type === "loop-start";
     if (!silent) await options.onEvent({ type: "node_started", execution });
@@ -290,20 +296,20 @@ export class WorkflowEngine {
     let attempt = 0;
     for (;;) {
       try {
-        const result = await this.execute(node, pool, signal, execution);
+        const result = await this.execute(scope, execution);
         if (result.usage) this.totals.tokens += result.usage.totalTokens;
-        pool.set(node.id, result.outputs);
-        if (node.type === "end") Object.assign(outcome.outputs, result.outputs);
-        if (node.type === "loop-end") outcome.ended = true;
+        scope.pool.set(node.id, result.outputs);
+        if (node.type === "end") Object.assign(scope.outcome.outputs, result.outputs);
+        if (node.type === "loop-end") scope.outcome.ended = true;
         if (!silent) await options.onEvent({ type: "node_finished", execution, status: "succeeded", result, error: null, finishedAt: new Date() });
         return result.handle ?? "source";
       } catch (err) {
         if (err instanceof PauseRequested) {
-          if (container) throw new NodeFailure(`${node.type} nodes cannot wait inside an iteration or loop (node ${node.title}).`);
+          if (scope.container) throw new NodeFailure(`${node.type} nodes cannot wait inside an iteration or loop (node ${node.title}).`);
           this.paused.set(node.id, err.reason);
           return undefined; // its edges stay unresolved until the run resumes
         }
-        const stopped = signal.aborted;
+        const stopped = scope.signal.aborted;
         const message = stopped ? "Stopped by user." : err instanceof AppError || err instanceof NodeFailure ? err.message : String((err as Error)?.message ?? err);
         if (!stopped && attempt < maxRetries) {
           attempt++;
@@ -311,26 +317,32 @@ export class WorkflowEngine {
           await new Promise((r) => setTimeout(r, Math.max(0, Number(retry.retry_interval ?? 0))));
           continue;
         }
-        const strategy = stopped ? null : node.data.error_strategy;
-        if (strategy === "default-value" || strategy === "fail-branch") {
-          const errorType = err instanceof NodeFailure ? err.errorType : err instanceof AppError ? err.code : "Error";
-          const defaults =
-            strategy === "default-value"
-              ? Object.fromEntries(((node.data.default_value ?? []) as any[]).map((d) => [d.key, d.value]))
-              : {};
-          const result: NodeRunResult = { outputs: { ...defaults, error_message: message, error_type: errorType }, handle: strategy === "fail-branch" ? "fail-branch" : "source" };
-          pool.set(node.id, result.outputs);
-          this.totals.exceptions++;
-          await options.onEvent({ type: "node_finished", execution, status: "exception", result, error: message, finishedAt: new Date() });
-          return result.handle;
-        }
-        await options.onEvent({ type: "node_finished", execution, status: stopped ? "stopped" : "failed", result: null, error: message, finishedAt: new Date() });
-        throw new NodeFailure(message);
+        return this.nodeFailed(scope, execution, { err, message, stopped });
       }
     }
   }
 
-  private async execute(node: GraphNode, pool: VariablePool, signal: AbortSignal, execution: NodeExecution): Promise<NodeRunResult> {
+  /** A node failed for good: its error strategy decides the branch, or the graph fails with it. */
+  private async nodeFailed(scope: Scope, execution: NodeExecution, failure: { err: unknown; message: string; stopped: boolean }): Promise<string> {
+    const { node } = execution;
+    const { err, message, stopped } = failure;
+    const strategy = stopped ? null : node.data.error_strategy;
+    if (strategy === "default-value" || strategy === "fail-branch") {
+      const errorType = err instanceof NodeFailure ? err.errorType : err instanceof AppError ? err.code : "Error";
+      const defaults =
+        strategy === "default-value" ? Object.fromEntries(((node.data.default_value ?? []) as any[]).map((d) => [d.key, d.value])) : {};
+      const result: NodeRunResult = { outputs: { ...defaults, error_message: message, error_type: errorType }, handle: strategy === "fail-branch" ? "fail-branch" : "source" };
+      scope.pool.set(node.id, result.outputs);
+      this.totals.exceptions++;
+      await this.options.onEvent({ type: "node_finished", execution, status: "exception", result, error: message, finishedAt: new Date() });
+      return result.handle!;
+    }
+    await this.options.onEvent({ type: "node_finished", execution, status: stopped ? "stopped" : "failed", result: null, error: message, finishedAt: new Date() });
+    throw new NodeFailure(message);
+  }
+
+  private async execute(scope: Scope, execution: NodeExecution): Promise<NodeRunResult> {
+    const { node } = execution;
     if (REFUSED_NODE_TYPES.has(node.type)) throw new NodeFailure(`${node.type} nodes are not supported by appgraph yet (node ${node.title}).`, "UnsupportedNode");
     const executor = this.options.executors[node.type];
     if (!executor) throw new NodeFailure(`No executor for node type ${node.type} (node ${node.title}).`, "UnsupportedNode");
@@ -343,8 +355,8 @@ export class WorkflowEngine {
     };
     const ctx: NodeContext = {
       node,
-      pool,
-      signal,
+      pool: scope.pool,
+      signal: scope.signal,
       streamsText: target !== undefined,
       stream: async (text: string) => {
         if (!target) return send(text, [node.id, "answer"]);
@@ -362,7 +374,7 @@ export class WorkflowEngine {
         const first = segments.findIndex((s) => "selector" in s);
         return segments.slice(first + 1);
       },
-      runContainer: (containerId, subPool, index) => this.runGraph(containerId, subPool, { id: containerId, index }),
+      runContainer: (containerId, subPool, index) => this.runGraph({ pool: subPool, container: { id: containerId, index } }),
       containerEvent: (phase, detail = {}) =>
         this.options.onEvent({ type: "container", kind: node.type === "loop" ? "loop" : "iteration", phase, execution, ...detail }),
     };
