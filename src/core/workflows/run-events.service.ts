@@ -1,6 +1,7 @@
 // GET /workflow/{run_id}/events: follow a run you started, after a pause or a dropped connection.
 // A running run replays from the cursor and continues live; a finished one answers with its
 // workflow_finished (after its node executions, when a snapshot is asked for).
+import type { WorkflowNodeExecution, WorkflowRun } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { AppError, notFound } from "../errors.js";
 import { UUID } from "../conversations/scope.js";
@@ -52,38 +53,48 @@ export async function openRunEvents(
     messageId: run.messageId,
     createdAt: run.createdAt,
   };
-  const events: WorkflowEvent[] = [];
-  if (opts.snapshot) {
-    const nodes = await deps.db.workflowNodeExecution.findMany({ where: { workflowRunId: run.id }, orderBy: { index: "asc" } });
-    for (const n of nodes) {
-      const node: NodeInfo = {
-        executionId: n.id,
-        nodeId: n.nodeId,
-        nodeType: n.nodeType,
-        title: n.title,
-        index: n.index,
-        predecessorNodeId: n.predecessorNodeId,
-        createdAt: n.createdAt,
-        iterationId: null,
-        loopId: null,
-      };
-      events.push({ ...envelope, type: "node_started", node, inputs: null });
-      events.push({
-        ...envelope,
-        type: "node_finished",
-        node,
-        status: n.status as "succeeded",
-        error: n.error,
-        inputs: null,
-        processData: null,
-        outputs: null,
-        elapsedTime: n.elapsedTime,
-        totalTokens: Number((n.executionMetadata as any)?.total_tokens ?? 0),
-        finishedAt: n.finishedAt ?? n.createdAt,
-      });
-    }
-  }
-  events.push({
+  const nodes = opts.snapshot ? await deps.db.workflowNodeExecution.findMany({ where: { workflowRunId: run.id }, orderBy: { index: "asc" } }) : [];
+  const events = [...nodes.flatMap((n) => nodeEvents(envelope, n)), finishedEvent(envelope, run, viewer)];
+  return async function* () {
+    let seq = 0;
+    for (const event of events) yield { seq: ++seq, event };
+  };
+}
+
+/** A recorded node execution, replayed as its node_started and node_finished. */
+function nodeEvents(envelope: WorkflowEnvelope, n: WorkflowNodeExecution): WorkflowEvent[] {
+  const node: NodeInfo = {
+    executionId: n.id,
+    nodeId: n.nodeId,
+    nodeType: n.nodeType,
+    title: n.title,
+    index: n.index,
+    predecessorNodeId: n.predecessorNodeId,
+    createdAt: n.createdAt,
+    iterationId: null,
+    loopId: null,
+  };
+  return [
+    { ...envelope, type: "node_started", node, inputs: null },
+    {
+      ...envelope,
+      type: "node_finished",
+      node,
+      status: n.status as "succeeded",
+      error: n.error,
+      inputs: null,
+      processData: null,
+      outputs: null,
+      elapsedTime: n.elapsedTime,
+      totalTokens: Number((n.executionMetadata as any)?.total_tokens ?? 0),
+      finishedAt: n.finishedAt ?? n.createdAt,
+    },
+  ];
+}
+
+/** A finished run's workflow_finished, from its row. */
+function finishedEvent(envelope: WorkflowEnvelope, run: WorkflowRun, viewer: Viewer): WorkflowEvent {
+  return {
     ...envelope,
     type: "workflow_finished",
     status: run.status as "succeeded",
@@ -96,9 +107,5 @@ export async function openRunEvents(
     createdBy: { id: viewer.endUser.id, user: viewer.endUser.sessionId },
     runCreatedAt: run.createdAt,
     finishedAt: run.finishedAt ?? run.createdAt,
-  });
-  return async function* () {
-    let seq = 0;
-    for (const event of events) yield { seq: ++seq, event };
   };
 }
