@@ -35,7 +35,9 @@ if (process.env.DATABASE_URL) {
   });
 }
 
-describe.each(targets.map((make, i) => [i, make] as const))("appgraph CLI (target %i)", (_i, make) => {
+// Each test runs the CLI as several fresh processes, each opening the database: seconds apiece, more on
+// a loaded 2-core machine, so these get more than the default 30 s.
+describe.each(targets.map((make, i) => [i, make] as const))("appgraph CLI (target %i)", { timeout: 120_000 }, (_i, make) => {
   let target: Target;
   beforeAll(async () => {
     target = await make();
@@ -91,7 +93,7 @@ describe.each(targets.map((make, i) => [i, make] as const))("appgraph CLI (targe
   });
 });
 
-describe("appgraph CLI and a running embedded server", () => {
+describe("appgraph CLI and a running embedded server", { timeout: 120_000 }, () => {
   it("refuses to touch a data directory a server holds, and works again once it stops", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-lock-"));
     const env = { DATA_DIR: dir, PORT: "0", LOG_LEVEL: "warn" };

@@ -28,7 +28,8 @@ const stop = (child: ReturnType<typeof spawn>) =>
     child.kill("SIGTERM");
   });
 
-describe("the embedded server", () => {
+// Starts the real server as a child process, twice (a first start migrates an empty data directory).
+describe("the embedded server", { timeout: 120_000 }, () => {
   it("imports the demo chat app on first start only, prints its code, and stops on SIGTERM", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-start-"));
     const first = await start(dir);
