@@ -171,11 +171,12 @@ describe.each(backends)("passport on %s", (backend) => {
 
     it("takes the passport from Authorization, X-App-Passport or the cookie", async () => {
       const token = await s.passport(app.code);
-      for (const headers of [
+      const variants: Record<string, string>[] = [
         { authorization: `Bearer ${token}` },
         { "x-app-passport": token },
         { "x-app-code": app.code, cookie: `passport-${app.code}=${token}` },
-      ]) {
+      ];
+      for (const headers of variants) {
         const body = await s.graphql(CURRENT_APP, {}, headers);
         expect(body.data.currentApp).toEqual({ __typename: "App", id: app.id, name: "Travel planner", mode: "CHAT", site: { code: app.code } });
       }

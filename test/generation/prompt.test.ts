@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseDsl } from "../../src/core/apps/dsl.js";
 import { AppError } from "../../src/core/errors.js";
 import { buildChatMessages, buildCompletionMessages, estimateTokens, renderTemplate } from "../../src/core/generation/prompt.js";
+import { messageText } from "../../src/core/ports/model.js";
 
 const { dsl } = parseDsl(fs.readFileSync(new URL("../fixtures/apps/chat-travel-planner.yml", import.meta.url), "utf8"));
 // "Plan a {{days}}-day trip to {{destination}} for {{traveller}} on a {{budget}} budget. Notes: {{notes}}"
@@ -117,7 +118,7 @@ describe("buildChatMessages", () => {
     const queries = (budget: number) =>
       buildChatMessages({ prePrompt: "", inputs: {}, history, query: "q", historyTokenBudget: budget })
         .filter((m) => m.role === "user" && m.content !== "q")
-        .map((m) => m.content.replace(/\.+$/, ""));
+        .map((m) => messageText(m.content).replace(/\.+$/, ""));
 
     expect(queries(60)).toEqual(["older", "newer", "newest"]);
     expect(queries(59)).toEqual(["newer", "newest"]);
@@ -133,8 +134,8 @@ describe("buildChatMessages", () => {
     const history = Array.from({ length: 30 }, (_, i) => ({ query: `q${i}`.padEnd(200, " "), answer: "a".repeat(200) }));
     const messages = buildChatMessages({ prePrompt: "", inputs: {}, history, query: "now" });
     expect(messages).toHaveLength(20 * 2 + 1);
-    expect(messages[0].content.trim()).toBe("q10");
-    expect(messages[38].content.trim()).toBe("q29");
+    expect(messageText(messages[0].content).trim()).toBe("q10");
+    expect(messageText(messages[38].content).trim()).toBe("q29");
   });
 
   it("does not render templates inside history or the query", () => {
