@@ -1,8 +1,7 @@
 // GET /api/passport and every way a passport is presented (behaviour.md 1.2).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { createClient } from "graphql-ws";
 import { signJwt } from "../../src/core/auth/jwt.js";
+import { gqlWs, wsEvents } from "../support/graphql.js";
 import { backends, startTestServer, TEST_SECRET, type TestServer } from "../support/server.js";
 
 const decodeClaims = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
@@ -193,16 +192,17 @@ describe.each(backends)("passport on %s", (backend) => {
     it("takes the passport from graphql-ws connectionParams", async () => {
       const token = await s.passport(app.code);
       const run = async (connectionParams: Record<string, string>) => {
-        const client = createClient({ url: s.url.replace("http", "ws") + "/graphql", webSocketImpl: WebSocket, connectionParams, retryAttempts: 0 });
+        const client = gqlWs(s, { connectionParams });
         try {
-          for await (const result of client.iterate({ query: CURRENT_APP })) return result.data as any;
+          const [currentApp] = await wsEvents(client, CURRENT_APP);
+          return currentApp;
         } finally {
           await client.dispose();
         }
       };
-      expect((await run({ authorization: `Bearer ${token}` })).currentApp.id).toBe(app.id);
-      expect((await run({ "x-app-passport": token })).currentApp.id).toBe(app.id);
-      expect((await run({})).currentApp).toMatchObject({ __typename: "AppError", code: "unauthorized" });
+      expect((await run({ authorization: `Bearer ${token}` })).id).toBe(app.id);
+      expect((await run({ "x-app-passport": token })).id).toBe(app.id);
+      expect(await run({})).toMatchObject({ __typename: "AppError", code: "unauthorized" });
     });
   });
 });

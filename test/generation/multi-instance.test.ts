@@ -2,6 +2,7 @@
 // wherever it runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { gqlSse } from "../support/graphql.js";
 import { answerOf, readSse, sseEvents, waitFor } from "../support/sse.js";
 import { createTestDatabase, startTestServer, type TestServer } from "../support/server.js";
 
@@ -105,21 +106,19 @@ describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE
     );
     const runId = paused.events[0].workflow_run_id;
     const formToken = paused.events.find((e) => e.event === "human_input_required").data.form_token;
-    const following = fetch(`${b.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        query: `subscription($id: ID!) { runEvents(runId: $id) { __typename ... on WorkflowStarted { reason } ... on WorkflowFinished { status outputs } } }`,
-        variables: { id: runId },
-      }),
-    }).then((r) => r.text());
+    const following = gqlSse(
+      b,
+      `subscription($id: ID!) { runEvents(runId: $id) { __typename ... on WorkflowStarted { reason } ... on WorkflowFinished { status outputs } } }`,
+      { id: runId },
+      { token },
+    );
     await new Promise((r) => setTimeout(r, 150));
     const submit = await a.graphql(
       `mutation($t: String!) { submitHumanInput(token: $t, action: "no", inputs: { reason: "r", note: "n" }) { __typename } }`,
       { t: formToken },
     );
     expect(submit.data.submitHumanInput.__typename).toBe("SubmitHumanInputPayload");
-    const events = (await following).split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)).data?.runEvents).filter(Boolean);
+    const events = await following;
     expect(events[0]).toEqual({ __typename: "WorkflowStarted", reason: "resumption" });
     expect(events.at(-1)).toEqual({ __typename: "WorkflowFinished", status: "succeeded", outputs: { decision: "no" } });
   });

@@ -1,6 +1,7 @@
 // Conversations, messages, feedback and saved messages over GraphQL, on the same core as REST.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { gqlSse } from "../support/graphql.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 
 describe.each(backends)("conversations over GraphQL on %s", (backend) => {
@@ -109,16 +110,13 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
   });
 
   it("ends a chat subscription with the saved message", async () => {
-    const res = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        query: `subscription($i: ChatMessageInput!) { chatMessage(input: $i) { __typename ... on MessageEnd { message { id query answer conversationId } } } }`,
-        variables: { i: { query: "end with the message", inputs } },
-      }),
-    });
-    const frames = (await res.text()).split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)));
-    const end = frames.map((f) => f.data?.chatMessage).filter(Boolean).at(-1);
+    const events = await gqlSse(
+      s,
+      `subscription($i: ChatMessageInput!) { chatMessage(input: $i) { __typename ... on MessageEnd { message { id query answer conversationId } } } }`,
+      { i: { query: "end with the message", inputs } },
+      { token },
+    );
+    const end = events.at(-1);
     expect(end).toMatchObject({ __typename: "MessageEnd", message: { query: "end with the message", answer: "Echo: end with the message" } });
   });
 

@@ -1,8 +1,7 @@
 // Generations over GraphQL: subscriptions over graphql-ws and SSE, blocking mutations, stop, resume.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { createClient, type Client } from "graphql-ws";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { gqlSse, gqlWs, wsEvents, type GqlEvent } from "../support/graphql.js";
 import { waitFor } from "../support/sse.js";
 import { localId } from "../support/ids.js";
 import { startTestServer, taskBackends, type TestServer } from "../support/server.js";
@@ -20,7 +19,7 @@ const CHAT = `subscription($input: ChatMessageInput!) { chatMessage(input: $inpu
 const COMPLETION = `subscription($input: CompletionMessageInput!) { completionMessage(input: $input) { ${EVENT_FIELDS} } }`;
 const RESUME = `subscription($taskId: ID!, $after: Int) { taskEvents(taskId: $taskId, after: $after) { ${EVENT_FIELDS} } }`;
 
-const answerOf = (events: any[]) => events.filter((e) => e.__typename === "MessageDelta").map((e) => e.answer).join("");
+const answerOf = (events: GqlEvent[]) => events.filter((e) => e.__typename === "MessageDelta").map((e) => e.answer).join("");
 
 describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, taskEnv) => {
   let fake: FakeOpenAI;
@@ -46,45 +45,17 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
     fake.setReply((body) => `Echo: ${body.messages.at(-1).content}`);
   });
 
-  const ws = (passport: string): Client =>
-    createClient({ url: s.url.replace("http", "ws") + "/graphql", webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${passport}` }, retryAttempts: 0 });
-
-  async function collect(client: Client, query: string, variables: Record<string, unknown>, onEvent?: (e: any, all: any[]) => Promise<boolean | void>) {
-    const events: any[] = [];
-    for await (const result of client.iterate({ query, variables })) {
-      expect(result.errors).toBeUndefined();
-      const e = Object.values(result.data as object)[0];
-      events.push(e);
-      if (await onEvent?.(e, events)) break;
-    }
-    return events;
-  }
-
-  /** graphql-yoga's SSE transport: POST with Accept: text/event-stream, `event: next` / `data:` frames. */
-  async function overSse(query: string, variables: Record<string, unknown>, passport: string | null = token) {
-    const res = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", ...(passport ? { authorization: `Bearer ${passport}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
-    const text = await res.text();
-    return text
-      .split("\n")
-      .filter((l) => l.startsWith("data: "))
-      .map((l) => JSON.parse(l.slice(6)))
-      .filter((d) => d.data)
-      .map((d) => Object.values(d.data)[0] as any);
-  }
+  const ws = (passport: string) => gqlWs(s, { token: passport });
+  const overSse = (query: string, variables: Record<string, unknown>, passport: string | null = token) => gqlSse(s, query, variables, { token: passport });
 
   it("streams a chat answer over graphql-ws, ending with the saved message", async () => {
     const client = ws(token);
     try {
-      const events = await collect(client, CHAT, { input: { query: "hello there", inputs } });
+      const events = await wsEvents(client, CHAT, { input: { query: "hello there", inputs } });
       expect(events.map((e) => e.__typename).at(-1)).toBe("MessageEnd");
       expect(answerOf(events)).toBe("Echo: hello there");
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-      const end = events.at(-1);
+      const end = events.at(-1)!;
       expect(end.usage.totalTokens).toBe(end.usage.promptTokens + end.usage.completionTokens);
       const saved = await s.rt.db.message.findUniqueOrThrow({ where: { id: localId(end.messageId) } });
       expect(saved).toMatchObject({ answer: "Echo: hello there", conversationId: localId(end.conversationId) });
@@ -96,7 +67,7 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
   it("streams over SSE too, and completion apps the same way", async () => {
     const events = await overSse(CHAT, { input: { query: "over sse", inputs } });
     expect(answerOf(events)).toBe("Echo: over sse");
-    expect(events.at(-1).__typename).toBe("MessageEnd");
+    expect(events.at(-1)?.__typename).toBe("MessageEnd");
     const ctoken = await s.passport(completion.code);
     const cevents = await overSse(COMPLETION, { input: { inputs: { product: "jam" } } }, ctoken);
     expect(answerOf(cevents)).toBe("Echo: Write a slogan for jam in a  tone.");
@@ -124,15 +95,15 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
     fake.setTokenDelay(20);
     const client = ws(token);
     try {
-      const first = await collect(client, CHAT, { input: { query: "leave early", inputs } }, async (_e, all) => all.length === 2);
+      const first = await wsEvents(client, CHAT, { input: { query: "leave early", inputs } }, { until: (_e, all) => all.length === 2 });
       const { taskId, messageId } = first[0];
       await waitFor(async () => (await s.rt.db.message.findUniqueOrThrow({ where: { id: localId(messageId) } })).answer === words);
-      const rest = await collect(client, RESUME, { taskId, after: 2 });
+      const rest = await wsEvents(client, RESUME, { taskId, after: 2 });
       expect(rest[0].seq).toBe(3);
       expect(answerOf([...first, ...rest])).toBe(words);
       const stranger = ws(await s.passport(chat.code));
       try {
-        expect(await collect(stranger, RESUME, { taskId })).toEqual([expect.objectContaining({ __typename: "AppError", code: "not_found" })]);
+        expect(await wsEvents(stranger, RESUME, { taskId })).toEqual([expect.objectContaining({ __typename: "AppError", code: "not_found" })]);
       } finally {
         await stranger.dispose();
       }
@@ -148,12 +119,14 @@ describe.each(taskBackends)("generation over GraphQL on %s", (_name, backend, ta
     const stranger = await s.passport(chat.code);
     const STOP = `mutation($id: ID!) { stopGeneration(taskId: $id) { __typename ... on StopGenerationPayload { stopped } ... on AppError { code } } }`;
     try {
-      const events = await collect(client, CHAT, { input: { query: "stop me", inputs } }, async (e, all) => {
-        if (all.length !== 3) return;
-        expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${stranger}` })).data.stopGeneration.stopped).toBe(false);
-        expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${token}` })).data.stopGeneration.stopped).toBe(true);
+      const events = await wsEvents(client, CHAT, { input: { query: "stop me", inputs } }, {
+        until: async (e, all) => {
+          if (all.length !== 3) return;
+          expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${stranger}` })).data.stopGeneration.stopped).toBe(false);
+          expect((await s.graphql(STOP, { id: e.taskId }, { authorization: `Bearer ${token}` })).data.stopGeneration.stopped).toBe(true);
+        },
       });
-      expect(events.at(-1).__typename).toBe("MessageEnd");
+      expect(events.at(-1)?.__typename).toBe("MessageEnd");
       expect(answerOf(events).split(" ").length).toBeLessThan(40);
     } finally {
       await client.dispose();

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { openDatabase } from "../../src/db/client.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { importApp } from "../../src/core/apps/app.service.js";
+import { gql, type GqlResult } from "./graphql.js";
 
 export type Backend = "pglite" | "postgres";
 
@@ -52,7 +53,8 @@ export type TestServer = RunningServer & {
   /** A passport for a new end user of the app. */
   passport(code: string, userId?: string): Promise<string>;
   api(pathname: string, init?: RequestInit & { passport?: string; appCode?: string }): Promise<Response>;
-  graphql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<any>;
+  /** A JSON POST to /graphql (see ./graphql.ts for SSE and graphql-ws). */
+  graphql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult>;
 };
 
 export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
@@ -93,14 +95,7 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
       return ((await res.json()) as { access_token: string }).access_token;
     },
     api,
-    async graphql(query, variables, headers = {}) {
-      const res = await fetch(`${running.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return res.json();
-    },
+    graphql: (query, variables, headers = {}) => gql(running, query, variables, { headers }),
     async close() {
       await running.close();
       await database?.drop();

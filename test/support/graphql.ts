@@ -1,0 +1,80 @@
+// GraphQL clients for tests, over the three transports the server speaks:
+//
+//   const body = await gql(s, `{ currentApp { … } }`, {}, { token });          // JSON POST
+//   const events = await gqlSse(s, `subscription { … }`, { id }, { token });   // yoga's SSE, read to its end
+//   const client = gqlWs(s, { token });                                         // graphql-ws
+//   const events = await wsEvents(client, `subscription { … }`, { id }, { until: (e, all) => all.length === 2 });
+import type { FormattedExecutionResult } from "graphql";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+
+/** Anything serving /graphql: a TestServer, or the `running` server it wraps. */
+export type GraphQLServer = { url: string };
+
+/** A passport sent as `Authorization: Bearer`, and any other headers. */
+export type GqlOptions = { token?: string | null; headers?: Record<string, string> };
+
+/** One value of a subscription's root field: a member of the event union, with the fields asked for. */
+export type GqlEvent = { __typename: string } & Record<string, any>;
+
+export type GqlResult<TData = any> = FormattedExecutionResult<TData>;
+
+function headersOf(opts: GqlOptions, accept?: string): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    ...(accept ? { accept } : {}),
+    ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    ...opts.headers,
+  };
+}
+
+/** A query or mutation as a plain JSON POST; the response body. */
+export async function gql<TData = any>(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<TData>> {
+  const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts), body: JSON.stringify({ query, variables }) });
+  return (await res.json()) as GqlResult<TData>;
+}
+
+/**
+ * A subscription over yoga's SSE transport (POST with Accept: text/event-stream), read to its end:
+ * the root field of every `next` frame. A frame with errors rejects: subscriptions here answer
+ * failures as typed events, so a GraphQL error is a broken test.
+ */
+export async function gqlSse(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlEvent[]> {
+  const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts, "text/event-stream"), body: JSON.stringify({ query, variables }) });
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("text/event-stream")) throw new Error(`gqlSse: expected an event stream, got ${res.status} ${type}: ${await res.text()}`);
+  const frames = (await res.text())
+    .split("\n")
+    .filter((line) => line.startsWith("data: "))
+    .map((line) => JSON.parse(line.slice(6)) as GqlResult<Record<string, GqlEvent>>);
+  const failed = frames.find((f) => f.errors);
+  if (failed) throw new Error(`gqlSse: ${JSON.stringify(failed.errors)}`);
+  return frames.flatMap((f) => (f.data ? Object.values(f.data) : []));
+}
+
+/** A graphql-ws client that does not retry; `token` goes into connectionParams as Authorization. Dispose of it. */
+export function gqlWs(server: GraphQLServer, opts: { token?: string; connectionParams?: Record<string, unknown> } = {}): Client {
+  const connectionParams = opts.connectionParams ?? (opts.token ? { authorization: `Bearer ${opts.token}` } : {});
+  return createClient({ url: server.url.replace(/^http/, "ws") + "/graphql", webSocketImpl: WebSocket, connectionParams, retryAttempts: 0 });
+}
+
+/**
+ * Run an operation over `client` and collect the root field of every result (a query or mutation has
+ * one) until it ends, or until `until` answers true (it may await; the next event waits for it).
+ * Rejects on GraphQL errors.
+ */
+export async function wsEvents(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { until?: (event: GqlEvent, all: GqlEvent[]) => boolean | void | Promise<boolean | void> } = {},
+): Promise<GqlEvent[]> {
+  const events: GqlEvent[] = [];
+  for await (const result of client.iterate<Record<string, GqlEvent>>({ query, variables })) {
+    if (result.errors) throw new Error(`wsEvents: ${JSON.stringify(result.errors)}`);
+    const event = Object.values(result.data ?? {})[0];
+    events.push(event);
+    if (await opts.until?.(event, events)) break;
+  }
+  return events;
+}
