@@ -10,6 +10,7 @@ import { countApps, importApp, listApps } from "./core/apps/app.service.js";
 import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import { createCore, type Core } from "./core/services.js";
 import type { Db } from "./core/ports/database.js";
+import type { TaskStore } from "./core/ports/task-store.js";
 import { safeFetch } from "./providers/http/safe-fetch.js";
 import { createCodeSandbox, type CodeSandbox } from "./providers/sandbox/index.js";
 import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
@@ -28,7 +29,7 @@ export type RunningServer = {
   url: string;
   port: number;
   /** The wiring, for the CLI-side code and tests that set up or inspect data; surfaces never see it. */
-  rt: { config: Config; db: Db; log: Logger; core: Core; viewers: Core["viewers"]; statements(): number };
+  rt: { config: Config; db: Db; log: Logger; core: Core; viewers: Core["viewers"]; taskStore: TaskStore; statements(): number };
   demo: { code: string } | null;
   close(): Promise<void>;
 };
@@ -60,7 +61,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
     });
-    const rt = { config, db: database.db, log, core, viewers: core.viewers, statements: database.statements };
+    const rt = { config, db: database.db, log, core, viewers: core.viewers, taskStore, statements: database.statements };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {
       const imported = await importApp(rt.db, DEMO_APP_DSL);

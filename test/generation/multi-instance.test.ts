@@ -86,9 +86,10 @@ describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE
     const paused = await readSse(await a.api("/workflows/run", { passport: token, ...json({ inputs: { request: "two monitors" } }) }));
     const runId = paused.events[0].workflow_run_id;
     const formToken = paused.events.find((e) => e.event === "human_input_required").data.form_token;
+    // Once a response has started, its instance follows the run's live log from the start (the
+    // route opens it before the headers), so the submit below cannot overtake either reader.
     const onA = readSse(await a.api(`/workflow/${runId}/events`, { passport: token }));
     const onB = readSse(await b.api(`/workflow/${runId}/events`, { passport: token }));
-    await new Promise((r) => setTimeout(r, 150));
     const submit = await b.api(`/form/human_input/${formToken}`, json({ inputs: { reason: "ergonomics", note: "" }, action: "yes" }));
     expect(submit.status).toBe(200);
     for (const reader of [onA, onB]) {
@@ -106,13 +107,15 @@ describe.skipIf(!shared)("two instances, one Redis (needs REDIS_URL and DATABASE
     );
     const runId = paused.events[0].workflow_run_id;
     const formToken = paused.events.find((e) => e.event === "human_input_required").data.form_token;
+    const { taskId } = await b.rt.db.workflowRun.findUniqueOrThrow({ where: { id: runId } });
+    const followed = b.readerOpened(taskId!);
     const following = gqlSse(
       b,
       `subscription($id: ID!) { runEvents(runId: $id) { __typename ... on WorkflowStarted { reason } ... on WorkflowFinished { status outputs } } }`,
       { id: runId },
       { token },
     );
-    await new Promise((r) => setTimeout(r, 150));
+    await followed;
     const submit = await a.graphql(
       `mutation($t: String!) { submitHumanInput(token: $t, action: "no", inputs: { reason: "r", note: "n" }) { __typename } }`,
       { t: formToken },

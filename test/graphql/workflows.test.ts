@@ -79,8 +79,10 @@ describe("workflows over GraphQL", () => {
     const { formToken } = events.at(-2)!;
     const form = await s.graphql(`query($t: String!) { humanInputForm(token: $t) { __typename ... on HumanInputForm { formContent resolvedDefaultValues } } }`, { t: formToken });
     expect(form.data.humanInputForm).toMatchObject({ formContent: "Approve **a chair**?\n\nReason: {{#$output.reason#}}", resolvedDefaultValues: { reason: "a chair", note: "" } });
+    const { taskId } = await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: localId(events[0].runId) } });
+    const followed = s.readerOpened(taskId!);
     const following = subscribe(FOLLOW, { id: events[0].runId }, passport);
-    await new Promise((r) => setTimeout(r, 100));
+    await followed;
     const SUBMIT = `mutation($t: String!, $a: String!, $i: JSON) { submitHumanInput(token: $t, action: $a, inputs: $i) { __typename ... on AppError { code message } } }`;
     const bad = await s.graphql(SUBMIT, { t: formToken, a: "maybe", i: { reason: "r", note: "n" } });
     expect(bad.data.submitHumanInput).toMatchObject({ __typename: "AppError", code: "invalid_form_data" });

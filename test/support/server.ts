@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
+import { EventEmitter, once } from "node:events";
 import pg from "pg";
 import pino from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
@@ -55,6 +56,11 @@ export type TestServer = RunningServer & {
   api(pathname: string, init?: RequestInit & { passport?: string; appCode?: string }): Promise<Response>;
   /** A JSON POST to /graphql (see ./graphql.ts for SSE and graphql-ws). */
   graphql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult>;
+  /**
+   * Resolves when this server next opens a reader on task `taskId`'s event log: a follower that has
+   * subscribed and will see everything appended from then on. Call it before subscribing.
+   */
+  readerOpened(taskId: string): Promise<void>;
 };
 
 export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
@@ -81,6 +87,15 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
     if (init.appCode) headers.set("X-App-Code", init.appCode);
     return fetch(`${running.url}/api${pathname}`, { ...init, headers });
   };
+  // A pass-through tap on the task store's read (the real one still runs): it is the moment a
+  // follower commits to a log, which no response shows (yoga's SSE headers go out before it).
+  const readers = new EventEmitter();
+  const store = running.rt.taskStore;
+  const read = store.read.bind(store);
+  store.read = (taskId, after, signal) => {
+    readers.emit(taskId);
+    return read(taskId, after, signal);
+  };
   return {
     ...running,
     backend,
@@ -96,6 +111,7 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
     },
     api,
     graphql: (query, variables, headers = {}) => gql(running, query, variables, { headers }),
+    readerOpened: (taskId) => once(readers, taskId).then(() => undefined),
     async close() {
       await running.close();
       await database?.drop();

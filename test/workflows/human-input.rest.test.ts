@@ -60,8 +60,9 @@ describe.each(taskBackends)("human input on %s", (_name, backend, taskEnv) => {
   it("resumes on submit: a reader waiting on /workflow/{id}/events sees the run finish", async () => {
     const { events, passport, runId } = await pauseRun("a desk");
     const token = events[4].data.form_token;
+    // The route opens the run's live log before its headers, so once the response has started this
+    // reader sees the resumption from its first event, however soon the form is submitted.
     const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
-    await new Promise((r) => setTimeout(r, 100));
     const submit = await s.api(`/form/human_input/${token}`, json({ inputs: { reason: "needed", note: "ok" }, action: "yes" }));
     expect(submit.status).toBe(200);
     expect(await submit.json()).toEqual({});
@@ -125,8 +126,7 @@ describe("a chatflow that waits for a person", () => {
         const message = await s.rt.db.message.findUniqueOrThrow({ where: { id: paused[0].message_id } });
         expect(message.status).toBe("paused");
         const runId = paused[0].data.id;
-        const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport }));
-        await new Promise((r) => setTimeout(r, 50));
+        const waiting = readSse(await s.api(`/workflow/${runId}/events`, { passport })); // following once the response starts
         const token = paused.find((e: any) => e.event === "human_input_required").data.form_token;
         await s.api(`/form/human_input/${token}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: {}, action: "go" }) });
         const resumed = (await waiting).events;
