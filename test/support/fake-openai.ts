@@ -5,6 +5,7 @@
 //   fake.setReply((body) => "Hello there");                    // or { error: { status: 429, message: "…" } }
 //   fake.setTokenDelay(50);                                     // ms before each token (0: as fast as possible)
 //   fake.requests[0].body / .headers / .aborted / .completed
+//   await fake.requests[0].ended;                               // the response is over, written or cut off
 //   await fake.close();
 //
 // Routes: POST /v1/chat/completions (streaming and not), GET /v1/models; anything else is a 404.
@@ -27,6 +28,8 @@ export type FakeRequest = {
   aborted: boolean;
   /** The response was fully written. */
   completed: boolean;
+  /** Resolves when the response is over: fully written, or cut off by the client (see `aborted`). */
+  ended: Promise<void>;
 };
 
 export type FakeOpenAIOptions = {
@@ -65,6 +68,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let counter = 0;
 
   const server = http.createServer((req, res) => {
+    let ended!: () => void;
     const record: FakeRequest = {
       method: req.method ?? "GET",
       path: (req.url ?? "/").split("?")[0],
@@ -72,6 +76,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       headers: flattenHeaders(req.headers),
       aborted: false,
       completed: false,
+      ended: new Promise<void>((resolve) => (ended = resolve)),
     };
     requests.push(record);
     res.on("finish", () => {
@@ -79,6 +84,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     });
     res.on("close", () => {
       if (!res.writableEnded) record.aborted = true;
+      ended();
     });
     handle(req, res, record).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, 500, `fake-openai: ${err instanceof Error ? err.message : String(err)}`, "server_error");
