@@ -1,5 +1,7 @@
 // Reading SSE the way Dify's web client does (web/service/base.ts handleStream): split on "\n",
 // parse every line that starts with "data: " as one JSON object, ignore everything else.
+import { vi } from "vitest";
+
 export type SseRead = { events: any[]; ids: number[]; pings: number; raw: string };
 
 /** The events of an SSE response one at a time, as they arrive. */
@@ -59,12 +61,5 @@ export function answerOf(events: any[]): string {
   return answer;
 }
 
-export const waitFor = async <T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 5000): Promise<T> => {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as T;
-    if (Date.now() > until) throw new Error("waitFor: timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+/** Poll `fn` until it answers something truthy (and resolve with it), or fail after `timeoutMs`. */
+export const waitFor = <T>(fn: () => T | Promise<T>, timeoutMs = 5000) => vi.waitUntil(fn, { timeout: timeoutMs, interval: 20 });
