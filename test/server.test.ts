@@ -13,11 +13,11 @@ async function start(dataDir: string) {
   const child = spawn(process.execPath, [server], { env: { ...baseEnv, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn" } });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
+  // The start-up banner ends with a line per app; this data dir holds exactly the demo app.
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", () => out.includes("GraphiQL") && resolve());
+    child.stdout.on("data", () => /share code \w+\n/.test(out) && resolve());
     child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
-  await new Promise((r) => setTimeout(r, 50)); // the app lines follow the URL lines
   const url = out.match(/listening on (http:\/\/\S+)/)![1];
   return { child, url, out: () => out };
 }

@@ -7,28 +7,37 @@ import { readSse } from "../support/sse.js";
 describe("writeSse", () => {
   let server: http.Server;
   let url: string;
-  let readerStopped = false;
+  /** How the last /slow reader ended: stopped by the client going away, or run to its end. */
+  let slowReader: Promise<"stopped" | "ran to the end">;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       const slow = req.url === "/slow";
+      let ended!: (how: "stopped" | "ran to the end") => void;
+      if (slow) slowReader = new Promise((resolve) => (ended = resolve));
       async function* events(signal: AbortSignal) {
-        try {
-          yield { seq: 1, event: { text: "first", ünï: "çødé" } };
-          await new Promise((r) => setTimeout(r, slow ? 1_000 : 450)); // silence: pings
-          if (signal.aborted) return;
-          yield { seq: 2, event: { text: "skip me" } };
-          yield { seq: 3, event: { text: "last" } };
-        } finally {
-          readerStopped = true;
-        }
+        yield { seq: 1, event: { text: "first", ünï: "çødé" } };
+        if (slow) {
+          // Open for a long while; the test's client goes away meanwhile and writeSse must tell us.
+          await new Promise((r) => {
+            setTimeout(r, 10_000).unref();
+            signal.addEventListener("abort", r, { once: true });
+          });
+          if (signal.aborted) return ended("stopped");
+        } else await new Promise((r) => setTimeout(r, 450)); // silence, which must produce pings
+        yield { seq: 2, event: { text: "skip me" } };
+        yield { seq: 3, event: { text: "last" } };
+        if (slow) ended("ran to the end");
       }
       void writeSse(req, res, events, (e: any) => (e.text === "skip me" ? null : { event: "message", ...e }), 100);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections(); // fetch keeps idle connections open for seconds
+  }));
 
   it("writes one-line JSON data events with ids, pings while idle, and closes after the last", async () => {
     const res = await fetch(url);
@@ -46,12 +55,10 @@ describe("writeSse", () => {
   });
 
   it("stops reading when the client goes away", async () => {
-    readerStopped = false;
     const controller = new AbortController();
     const res = await fetch(`${url}/slow`, { signal: controller.signal });
     await readSse(res, { until: () => true });
     controller.abort();
-    await new Promise((r) => setTimeout(r, 1_300));
-    expect(readerStopped).toBe(true);
+    expect(await slowReader).toBe("stopped");
   });
 });

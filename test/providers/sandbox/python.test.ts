@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import net from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AppError } from "../../../src/core/errors.js";
 import { createCodeSandbox } from "../../../src/providers/sandbox/index.js";
 import { workerNodeFlags } from "../../../src/providers/sandbox/python.js";
@@ -144,9 +145,9 @@ describe("python sandbox: escapes refused", () => {
   });
 
   it("refuses the network: nothing reaches a local listener", async () => {
-    let connections = 0;
+    const peers: number[] = [];
     const server = net.createServer((socket) => {
-      connections++;
+      peers.push(socket.remotePort!);
       socket.destroy();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -164,8 +165,14 @@ describe("python sandbox: escapes refused", () => {
         const error = await failure(py(code, { port }));
         expect(error.message).toMatch(/PermissionError|ModuleNotFoundError/);
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(connections).toBe(0);
+      // A connection of our own, queued behind anything the finished attempts opened: once the
+      // server has accepted it, it has accepted all of those.
+      const probe = net.connect(port, "127.0.0.1");
+      await once(probe, "connect");
+      const probePort = probe.localPort!;
+      await vi.waitUntil(() => peers.includes(probePort), { timeout: 5_000, interval: 10 });
+      probe.destroy();
+      expect(peers).toEqual([probePort]);
     } finally {
       server.close();
     }
@@ -360,7 +367,7 @@ describe("python sandbox: pool", () => {
     // Calls that find the worker idle (after its between-runs memory reset, ~1.5 ms, is done).
     const idle: number[] = [];
     for (let i = 0; i < 30; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the spacing is what this measures
       const started = performance.now();
       await py(code, { arg1: "a", arg2: String(i) });
       idle.push(performance.now() - started);
