@@ -2,6 +2,7 @@
 // GraphQL: more like this, suggested questions, stopping a completion and a workflow run, unpinning.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { gqlSseEvents } from "../support/graphql.js";
 import { localId } from "../support/ids.js";
 import { waitFor } from "../support/sse.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -76,12 +77,12 @@ describe("follow-ups over GraphQL", () => {
     fake.setTokenDelay(25);
 
     // A completion, started over SSE and stopped once its first words arrive.
-    const completion = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${completionToken}` },
-      body: JSON.stringify({ query: `subscription { completionMessage(input: { inputs: { product: "tea" } }) { __typename ... on GenerationEvent { taskId messageId } } }` }),
-    });
-    const completionEvents = readEvents(completion);
+    const completionEvents = gqlSseEvents(
+      s,
+      `subscription { completionMessage(input: { inputs: { product: "tea" } }) { __typename ... on GenerationEvent { taskId messageId } } }`,
+      {},
+      { token: completionToken },
+    );
     const first = (await completionEvents.next()).value;
     expect((await gql(STOP, { t: first.taskId }, chatToken)).data.stopGeneration).toEqual({ stopped: false });
     expect((await gql(STOP, { t: first.taskId }, completionToken)).data.stopGeneration).toEqual({ stopped: true });
@@ -95,12 +96,12 @@ describe("follow-ups over GraphQL", () => {
 
     // A workflow run, the same way.
     const workflowToken = await s.passport((await s.importApp("dsl-corpus/workflow-basic-llm-openai.yml")).code);
-    const run = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${workflowToken}` },
-      body: JSON.stringify({ query: `subscription { workflowRun(input: { inputs: { query: "long" } }) { __typename ... on WorkflowEvent { taskId runId } ... on WorkflowFinished { status } } }` }),
-    });
-    const events = readEvents(run);
+    const events = gqlSseEvents(
+      s,
+      `subscription { workflowRun(input: { inputs: { query: "long" } }) { __typename ... on WorkflowEvent { taskId runId } ... on WorkflowFinished { status } } }`,
+      {},
+      { token: workflowToken },
+    );
     const started = (await events.next()).value;
     expect((await gql(STOP_RUN, { t: started.taskId }, completionToken)).data.stopWorkflowRun).toEqual({ code: "not_workflow_app" });
     expect((await gql(STOP_RUN, { t: started.taskId }, await s.passport((await s.rt.db.site.findFirstOrThrow({ where: { app: { mode: "workflow" } } })).code))).data.stopWorkflowRun).toEqual({ stopped: false });
@@ -110,28 +111,4 @@ describe("follow-ups over GraphQL", () => {
     expect(last).toMatchObject({ __typename: "WorkflowFinished", status: "stopped" });
     expect((await s.rt.db.workflowRun.findUniqueOrThrow({ where: { id: localId(started.runId) } })).status).toBe("stopped");
   });
-
-  /** The subscription's events from a GraphQL-over-SSE response, as they arrive. */
-  async function* readEvents(res: Response): AsyncGenerator<any> {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        const lines = buffer.split("\n");
-        buffer = lines.pop()!;
-        for (const line of lines) {
-          if (!line.startsWith("data: ")) continue;
-          const frame = JSON.parse(line.slice(6));
-          if (frame.data) yield Object.values(frame.data)[0];
-        }
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
-  }
-
 });

@@ -2,6 +2,7 @@
 //
 //   const body = await gql(s, `{ currentApp { … } }`, {}, { token });          // JSON POST
 //   const events = await gqlSse(s, `subscription { … }`, { id }, { token });   // yoga's SSE, read to its end
+//   for await (const e of gqlSseEvents(s, `subscription { … }`, { id }, { token })) …   // or as they arrive
 //   const client = gqlWs(s, { token });                                         // graphql-ws
 //   const events = await wsEvents(client, `subscription { … }`, { id }, { until: (e, all) => all.length === 2 });
 import type { FormattedExecutionResult } from "graphql";
@@ -35,21 +36,41 @@ export async function gql<TData = any>(server: GraphQLServer, query: string, var
 }
 
 /**
- * A subscription over yoga's SSE transport (POST with Accept: text/event-stream), read to its end:
- * the root field of every `next` frame. A frame with errors rejects: subscriptions here answer
- * failures as typed events, so a GraphQL error is a broken test.
+ * A subscription over yoga's SSE transport (POST with Accept: text/event-stream): the root field of
+ * every `next` frame, as it arrives. Leaving the loop early closes the connection. A frame with
+ * errors throws: subscriptions here answer failures as typed events, so a GraphQL error is a broken test.
  */
-export async function gqlSse(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlEvent[]> {
+export async function* gqlSseEvents(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): AsyncGenerator<GqlEvent> {
   const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts, "text/event-stream"), body: JSON.stringify({ query, variables }) });
   const type = res.headers.get("content-type") ?? "";
   if (!type.startsWith("text/event-stream")) throw new Error(`gqlSse: expected an event stream, got ${res.status} ${type}: ${await res.text()}`);
-  const frames = (await res.text())
-    .split("\n")
-    .filter((line) => line.startsWith("data: "))
-    .map((line) => JSON.parse(line.slice(6)) as GqlResult<Record<string, GqlEvent>>);
-  const failed = frames.find((f) => f.errors);
-  if (failed) throw new Error(`gqlSse: ${JSON.stringify(failed.errors)}`);
-  return frames.flatMap((f) => (f.data ? Object.values(f.data) : []));
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (!line.startsWith("data: ")) continue;
+        const frame = JSON.parse(line.slice(6)) as GqlResult<Record<string, GqlEvent>>;
+        if (frame.errors) throw new Error(`gqlSse: ${JSON.stringify(frame.errors)}`);
+        if (frame.data) yield* Object.values(frame.data);
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/** A subscription over SSE, read to its end: every event (see gqlSseEvents). */
+export async function gqlSse(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlEvent[]> {
+  const events: GqlEvent[] = [];
+  for await (const event of gqlSseEvents(server, query, variables, opts)) events.push(event);
+  return events;
 }
 
 /** A graphql-ws client that does not retry; `token` goes into connectionParams as Authorization. Dispose of it. */
