@@ -2,8 +2,7 @@
 // and the example operations it opens with run as written.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, type DefaultTreeAdapterMap } from "parse5";
-import WebSocket from "ws";
-import { createClient } from "graphql-ws";
+import { gql, gqlWs, wsEvents } from "../support/graphql.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 type Element = DefaultTreeAdapterMap["element"];
@@ -151,12 +150,7 @@ describe("GraphiQL served by appgraph", () => {
     const defaultHeaders: Record<string, string> = JSON.parse(options.defaultHeaders);
     expect(Object.keys(defaultHeaders)).toEqual(["Authorization"]);
     const run = async (operationName: string, headers: Record<string, string>) => {
-      const res = await fetch(`${s.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify({ query: document, operationName }),
-      });
-      const body = await res.json();
+      const body = await gql(s, document, {}, { headers, operationName });
       expect(body.errors).toBeUndefined();
       return body.data;
     };
@@ -170,14 +164,10 @@ describe("GraphiQL served by appgraph", () => {
 
     // Over graphql-ws the page sends the header editor's JSON, keys lower-cased, as connectionParams.
     const connectionParams = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-    const client = createClient({ url: s.url.replace("http", "ws") + "/graphql", webSocketImpl: WebSocket, connectionParams, retryAttempts: 0 });
+    const client = gqlWs(s, { connectionParams });
     try {
-      const events: any[] = [];
-      for await (const result of client.iterate({ query: document, operationName: "Chat" })) {
-        expect(result.errors).toBeUndefined();
-        events.push((result.data as any).chatMessage);
-      }
-      expect(events.at(0).__typename).toBe("MessageDelta");
+      const events = await wsEvents(client, document, {}, { operationName: "Chat" });
+      expect(events.at(0)?.__typename).toBe("MessageDelta");
       expect(events.at(-1)).toMatchObject({ __typename: "MessageEnd", message: { id: expect.any(String) } });
     } finally {
       await client.dispose();

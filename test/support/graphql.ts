@@ -12,8 +12,8 @@ import WebSocket from "ws";
 /** Anything serving /graphql: a TestServer, or the `running` server it wraps. */
 export type GraphQLServer = { url: string };
 
-/** A passport sent as `Authorization: Bearer`, and any other headers. */
-export type GqlOptions = { token?: string | null; headers?: Record<string, string> };
+/** A passport sent as `Authorization: Bearer`, any other headers, and which operation of the document to run. */
+export type GqlOptions = { token?: string | null; headers?: Record<string, string>; operationName?: string };
 
 /** One value of a subscription's root field: a member of the event union, with the fields asked for. */
 export type GqlEvent = { __typename: string } & Record<string, any>;
@@ -31,7 +31,7 @@ function headersOf(opts: GqlOptions, accept?: string): Record<string, string> {
 
 /** A query or mutation as a plain JSON POST; the response body. */
 export async function gql<TData = any>(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<TData>> {
-  const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts), body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts), body: JSON.stringify({ query, variables, operationName: opts.operationName }) });
   return (await res.json()) as GqlResult<TData>;
 }
 
@@ -41,7 +41,7 @@ export async function gql<TData = any>(server: GraphQLServer, query: string, var
  * errors throws: subscriptions here answer failures as typed events, so a GraphQL error is a broken test.
  */
 export async function* gqlSseEvents(server: GraphQLServer, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): AsyncGenerator<GqlEvent> {
-  const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts, "text/event-stream"), body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts, "text/event-stream"), body: JSON.stringify({ query, variables, operationName: opts.operationName }) });
   const type = res.headers.get("content-type") ?? "";
   if (!type.startsWith("text/event-stream")) throw new Error(`gqlSse: expected an event stream, got ${res.status} ${type}: ${await res.text()}`);
   const reader = res.body!.getReader();
@@ -88,10 +88,10 @@ export async function wsEvents(
   client: Client,
   query: string,
   variables: Record<string, unknown> = {},
-  opts: { until?: (event: GqlEvent, all: GqlEvent[]) => boolean | void | Promise<boolean | void> } = {},
+  opts: { operationName?: string; until?: (event: GqlEvent, all: GqlEvent[]) => boolean | void | Promise<boolean | void> } = {},
 ): Promise<GqlEvent[]> {
   const events: GqlEvent[] = [];
-  for await (const result of client.iterate<Record<string, GqlEvent>>({ query, variables })) {
+  for await (const result of client.iterate<Record<string, GqlEvent>>({ query, variables, operationName: opts.operationName })) {
     if (result.errors) throw new Error(`wsEvents: ${JSON.stringify(result.errors)}`);
     const event = Object.values(result.data ?? {})[0];
     events.push(event);
