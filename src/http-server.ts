@@ -1,7 +1,7 @@
 // One HTTP server: GraphQL (HTTP, SSE, graphql-ws) at /graphql, Dify's Web API under /api, /healthz.
 import crypto from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createYoga } from "graphql-yoga";
+import { createYoga, type Plugin } from "graphql-yoga";
 import { GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
@@ -27,11 +27,20 @@ import { corsHeaders } from "./http/cors.js";
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: string };
 
-export function createHttpServer(services: Services, config: Pick<Config, "trustProxy" | "corsAllowOrigins">, log: Logger) {
+/** `plugins`: more yoga plugins (tests install probes). */
+export function createHttpServer(
+  services: Services,
+  config: Pick<Config, "trustProxy" | "corsAllowOrigins">,
+  log: Logger,
+  options: { plugins?: Plugin<any, any, any>[] } = {},
+) {
   const setCorsHeaders = corsHeaders(config.corsAllowOrigins);
   const clientOf = (req: IncomingMessage) => ({ address: clientAddress(req, config.trustProxy) });
+  const plugins = options.plugins ?? [];
+  const jsonFastPath = createJsonFastPath<ServerContext>(plugins, 1024 * 1024);
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
+    plugins: [...plugins, jsonFastPath.plugin],
     graphqlEndpoint: "/graphql",
     graphiql: graphiqlOptions,
     renderGraphiQL,
@@ -59,7 +68,6 @@ export function createHttpServer(services: Services, config: Pick<Config, "trust
     context: ({ request, requestId, req }) => createGraphQLContext(services, requestId, clientOf(req), carriersFromRequest(request)),
   });
 
-  const jsonFastPath = createJsonFastPath(yoga);
   const api = createRestHandler(services, log, createRestRouter());
   // Dify's web front end reads system features from its console API on every share page.
   const consoleApi = createRestHandler(
@@ -83,7 +91,7 @@ export function createHttpServer(services: Services, config: Pick<Config, "trust
       }
       const requestId = (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || crypto.randomUUID();
       res.setHeader("X-Request-Id", requestId);
-      if (await jsonFastPath(req, res, { req, res, requestId })) return;
+      if (await jsonFastPath.handle(req, res, { req, res, requestId })) return;
       return yoga(req, res, { req, res, requestId });
     }
     if (path === "/healthz") {

@@ -1,111 +1,81 @@
-// graphql-yoga's Fetch-API adapter costs more than the GraphQL work for small operations: a Request,
-// an AbortSignal, a Response and body streams per request. Plain `POST application/json` queries and
-// mutations (nearly all traffic) run here on yoga's own envelop pipeline (the same plugins: parser and
-// validation cache, error masking, context); anything else, and anything unusual, goes to yoga as is.
+// graphql-yoga's Node adapter (@whatwg-node/server) costs about as much as the GraphQL work for small
+// operations: a streamed request body, an AbortController and close listeners, a TransformStream for
+// the body-size limit, a copied server context, per request. Plain `POST application/json` requests
+// (nearly all traffic) skip only that adapter: their body is read here, within the same cap, and handed
+// to yoga's own request handler (`YogaServer.handle`), so every yoga hook (onRequestParse, onParams,
+// onExecutionResult, onResultProcess) and every envelop hook runs as for any other request.
+// The adapter's own hooks (onRequest, onResponse) do not: a plugin that has one turns this path off.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { getOperationAST, type DocumentNode, type GraphQLError } from "graphql";
-import type { YogaServerInstance } from "graphql-yoga";
+import type { Plugin, YogaServer } from "graphql-yoga";
 
-const MAX_BODY = 1024 * 1024;
-
-type Params = { query: string; variables?: Record<string, unknown> | null; operationName?: string | null; extensions?: unknown };
-
-function eligible(req: IncomingMessage): boolean {
+/** A JSON POST with a Content-Length within the cap; the rest (SSE, multipart, chunked, too large) is the adapter's. */
+function eligible(req: IncomingMessage, maxBodyBytes: number): boolean {
   if (req.method !== "POST") return false;
   if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return false;
-  const accept = req.headers.accept;
-  return !accept || accept === "*/*" || (accept.includes("application/json") && !/event-stream|multipart|graphql-response/.test(accept));
+  // Streamed answers need the adapter's handling of client disconnects.
+  if (/event-stream|multipart/.test(req.headers.accept ?? "")) return false;
+  const length = req.headers["content-length"];
+  return length !== undefined && /^\d+$/.test(length) && Number(length) <= maxBodyBytes;
 }
 
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+/** Node ends the body at its Content-Length, which eligible() checked against the cap. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.once("error", reject);
+  });
 }
 
-function paramsOf(text: string): Params | null {
-  try {
-    const body = JSON.parse(text);
-    if (!body || typeof body !== "object" || Array.isArray(body) || typeof body.query !== "string") return null;
-    if (body.variables != null && (typeof body.variables !== "object" || Array.isArray(body.variables))) return null;
-    return body;
-  } catch {
-    return null;
+/**
+ * What yoga and its plugins use of a fetch Request, over a body read already. `body` is null: there is
+ * no stream left to limit (it was read within the cap); `json()` and `text()` answer from the text.
+ */
+class BufferedRequest {
+  readonly body = null;
+  readonly bodyUsed = false;
+  readonly signal = undefined;
+  constructor(
+    readonly url: string,
+    readonly method: string,
+    readonly headers: Headers,
+    private readonly bodyText: string,
+  ) {}
+  text() {
+    return Promise.resolve(this.bodyText);
+  }
+  json() {
+    return new Promise((resolve) => resolve(JSON.parse(this.bodyText)));
   }
 }
 
-/** Yoga keeps HTTP hints in error extensions; they are not part of the response. */
-function serialise(result: { data?: unknown; errors?: readonly GraphQLError[]; extensions?: unknown }): string {
-  const out: Record<string, unknown> = {};
-  if (result.errors?.length) {
-    out.errors = result.errors.map((e) => {
-      const json = e.toJSON() as { extensions?: Record<string, unknown> };
-      if (json.extensions && "http" in json.extensions) {
-        const { http: _http, ...rest } = json.extensions;
-        json.extensions = Object.keys(rest).length ? rest : undefined;
-      }
-      return json;
-    });
-  }
-  if (result.data !== undefined) out.data = result.data;
-  if (result.extensions !== undefined) out.extensions = result.extensions;
-  return JSON.stringify(out);
-}
+type AnyPlugin = Plugin<any, any, any>;
 
-export function createJsonFastPath<S extends object>(yoga: YogaServerInstance<S, any>) {
-  /** Hand an already-read request to yoga and copy its answer back. */
-  async function delegate(req: IncomingMessage, res: ServerResponse, body: string | null, serverContext: S) {
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-    const response = await yoga.fetch(`http://localhost${req.url ?? "/graphql"}`, { method: "POST", headers, body: body ?? "" }, serverContext);
-    res.statusCode = response.status;
-    response.headers.forEach((value, key) => res.setHeader(key, value));
-    res.end(Buffer.from(await response.arrayBuffer()));
-  }
+/**
+ * `plugin` goes into yoga's plugin list (it is handed the YogaServer); `otherPlugins` are the rest of
+ * that list, checked for adapter hooks.
+ */
+export function createJsonFastPath<S extends Record<string, any>>(otherPlugins: AnyPlugin[], maxBodyBytes: number) {
+  let server: YogaServer<S, any> | undefined;
+  const plugin: AnyPlugin = {
+    onYogaInit({ yoga }) {
+      server = yoga as YogaServer<S, any>;
+    },
+  };
+  const adapterHooks = otherPlugins.some((p) => p.onRequest || p.onResponse);
 
   /** Serve the request; false when it is not one for the fast path (nothing was read then). */
-  return async function handle(req: IncomingMessage, res: ServerResponse, serverContext: S): Promise<boolean> {
-    if (!eligible(req)) return false;
-    const text = await readBody(req);
-    const params = text === null ? null : paramsOf(text);
-    if (!params) {
-      await delegate(req, res, text, serverContext);
-      return true;
-    }
-    // Only what our context factory and yoga's plugins read of a request: its headers.
-    const request = { method: "POST", url: req.url, headers: { get: (name: string) => (req.headers[name.toLowerCase()] as string | undefined) ?? null } };
-    const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({ ...serverContext, request, params } as any);
-    let document: DocumentNode;
-    try {
-      document = parse(params.query);
-    } catch {
-      await delegate(req, res, text, serverContext); // yoga words syntax errors and picks the status
-      return true;
-    }
-    const operation = getOperationAST(document, params.operationName ?? undefined);
-    if (!operation || operation.operation === "subscription" || validate(schema, document).length) {
-      await delegate(req, res, text, serverContext);
-      return true;
-    }
-    const result = await execute({
-      schema,
-      document,
-      rootValue: {},
-      contextValue: await contextFactory(),
-      variableValues: params.variables ?? undefined,
-      operationName: params.operationName ?? undefined,
-    });
-    // Incremental delivery is not enabled, so a query or mutation has one result; never run one twice.
-    const json = Symbol.asyncIterator in (result as object)
-      ? JSON.stringify({ errors: [{ message: "Incremental delivery needs Accept: multipart/mixed or text/event-stream." }] })
-      : serialise(result as any);
-    res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(json) });
-    res.end(json);
+  async function handle(req: IncomingMessage, res: ServerResponse, serverContext: S): Promise<boolean> {
+    if (!server || adapterHooks || !eligible(req, maxBodyBytes)) return false;
+    const headers = new server.fetchAPI.Headers(req.headers as Record<string, string>);
+    const request = new BufferedRequest(`http://${req.headers.host ?? "localhost"}${req.url ?? "/graphql"}`, "POST", headers, await readBody(req));
+    const response = await server.handle(request as unknown as Request, serverContext as any);
+    res.statusCode = response.status;
+    response.headers.forEach((value, key) => res.setHeader(key, value));
+    // With the head not yet written, Node adds Content-Length and sends head and body in one write.
+    res.end(await response.text());
     return true;
-  };
+  }
+  return { plugin, handle, active: () => !!server && !adapterHooks };
 }
