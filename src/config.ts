@@ -8,6 +8,8 @@ import { parseAllowList } from "./providers/http/safe-fetch.js";
 const optionalUrl = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
 
+const limit = (fallback: number, min = 1) => z.coerce.number().int().min(min).max(2 ** 31 - 1).default(fallback);
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -53,6 +55,14 @@ const envSchema = z.object({
     }),
   TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // GraphQL limits (src/graphql/policy.ts): what one request may ask for, on every transport.
+  GRAPHQL_MAX_BODY_BYTES: limit(1024 * 1024),
+  GRAPHQL_MAX_TOKENS: limit(1000),
+  GRAPHQL_MAX_DEPTH: limit(10),
+  GRAPHQL_MAX_ALIASES: limit(15, 0),
+  GRAPHQL_MAX_DIRECTIVES: limit(50, 0),
+  GRAPHQL_MAX_COST: limit(10_000),
+  GRAPHQL_MAX_MODEL_CALLS: limit(5, 0),
 });
 
 export type Config = {
@@ -77,6 +87,22 @@ export type Config = {
   trustProxy: number;
   /** Origins allowed to call cross-origin with credentials; empty echoes every Origin (Dify's `*`). */
   corsAllowOrigins: string[];
+  graphql: GraphQLLimits;
+};
+
+export type GraphQLLimits = {
+  /** An HTTP request body, and a graphql-ws message. */
+  maxBodyBytes: number;
+  /** Lexical tokens in a document; parsing stops past it. */
+  maxTokens: number;
+  /** Nested field selections (fragments add none). */
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  /** Fields selected, each counted as often as it will be resolved (lists and pages multiply). */
+  maxCost: number;
+  /** Model calls (generations, runs, suggestions, names) one operation may start. */
+  maxModelCalls: number;
 };
 
 export class ConfigError extends Error {}
@@ -110,6 +136,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboundAllow: e.OUTBOUND_ALLOW,
     trustProxy: e.TRUST_PROXY,
     corsAllowOrigins: e.CORS_ALLOW_ORIGINS,
+    graphql: {
+      maxBodyBytes: e.GRAPHQL_MAX_BODY_BYTES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxModelCalls: e.GRAPHQL_MAX_MODEL_CALLS,
+    },
   };
 }
 

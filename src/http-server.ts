@@ -13,6 +13,7 @@ import {
   type GraphQLContext,
 } from "./graphql/context.js";
 import { createJsonFastPath } from "./graphql/json-fast-path.js";
+import { createGraphQLPolicy } from "./graphql/policy.js";
 import { graphiqlOptions, renderGraphiQL, serveGraphiQLAsset } from "./graphql/graphiql.js";
 import { createRestHandler, createRestRouter } from "./rest/index.js";
 import { Router } from "./rest/router.js";
@@ -27,19 +28,23 @@ import { corsHeaders } from "./http/cors.js";
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: string };
 
-/** `plugins`: more yoga plugins (tests install probes). */
+/** `plugins`: more yoga plugins, after the policy's (tests install probes). */
 export function createHttpServer(
   services: Services,
-  config: Pick<Config, "trustProxy" | "corsAllowOrigins">,
+  config: Pick<Config, "trustProxy" | "corsAllowOrigins" | "graphql">,
   log: Logger,
   options: { plugins?: Plugin<any, any, any>[] } = {},
 ) {
   const setCorsHeaders = corsHeaders(config.corsAllowOrigins);
   const clientOf = (req: IncomingMessage) => ({ address: clientAddress(req, config.trustProxy) });
-  const plugins = options.plugins ?? [];
-  const jsonFastPath = createJsonFastPath<ServerContext>(plugins, 1024 * 1024);
+  const limits = config.graphql;
+  const policy = createGraphQLPolicy(schema, limits, log);
+  const plugins = [policy.plugin, ...(options.plugins ?? [])];
+  const jsonFastPath = createJsonFastPath<ServerContext>(plugins, limits.maxBodyBytes);
+  const loggedByMask = new WeakSet<object>();
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
+    ...policy.yogaOptions,
     plugins: [...plugins, jsonFastPath.plugin],
     graphqlEndpoint: "/graphql",
     graphiql: graphiqlOptions,
@@ -51,7 +56,8 @@ export function createHttpServer(
       debug: (...args) => log.debug({ args }, "yoga"),
       info: (...args) => log.info({ args }, "yoga"),
       warn: (...args) => log.warn({ args }, "yoga"),
-      error: (...args) => log.error({ args }, "yoga"),
+      // yoga logs each error it masked; maskError logged it already, with its cause.
+      error: (...args) => (args.length === 1 && loggedByMask.has(args[0]) ? undefined : log.error({ args }, "yoga")),
     },
     maskedErrors: {
       // Unexpected errors are logged in full and answered with a bare message; domain errors are typed results.
@@ -62,6 +68,7 @@ export function createHttpServer(
           return new GraphQLError(original.message, { extensions: { code: original.code, status: original.status } });
         }
         log.error({ err: (error as any)?.originalError ?? error }, "unexpected GraphQL error");
+        if (typeof error === "object" && error) loggedByMask.add(error);
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
       },
     },

@@ -25,6 +25,13 @@ describe("configuration", () => {
     expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: "2" }).trustProxy).toBe(2);
   });
 
+  it("has GraphQL limits, each changeable", () => {
+    const defaults = { maxBodyBytes: 1024 * 1024, maxTokens: 1000, maxDepth: 10, maxAliases: 15, maxDirectives: 50, maxCost: 10_000, maxModelCalls: 5 };
+    expect(loadConfig({ DATA_DIR: tmp() }).graphql).toEqual(defaults);
+    const env = { GRAPHQL_MAX_BODY_BYTES: "2048", GRAPHQL_MAX_TOKENS: "3", GRAPHQL_MAX_DEPTH: "4", GRAPHQL_MAX_ALIASES: "0", GRAPHQL_MAX_DIRECTIVES: "6", GRAPHQL_MAX_COST: "7", GRAPHQL_MAX_MODEL_CALLS: "0" };
+    expect(loadConfig({ DATA_DIR: tmp(), ...env }).graphql).toEqual({ maxBodyBytes: 2048, maxTokens: 3, maxDepth: 4, maxAliases: 0, maxDirectives: 6, maxCost: 7, maxModelCalls: 0 });
+  });
+
   it("keeps the embedded secret key in DATA_DIR, so passports survive a restart", () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir }).secretKey;
@@ -40,6 +47,9 @@ describe("configuration", () => {
     [{ REDIS_URL: "localhost:6379" }, /^REDIS_URL: /],
     [{ OPENAI_BASE_URL: "not a url" }, /^OPENAI_BASE_URL: /],
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
+    [{ GRAPHQL_MAX_DEPTH: "0" }, /^GRAPHQL_MAX_DEPTH: /],
+    [{ GRAPHQL_MAX_COST: "lots" }, /^GRAPHQL_MAX_COST: /],
+    [{ GRAPHQL_MAX_ALIASES: "-1" }, /^GRAPHQL_MAX_ALIASES: /],
     [{ SECRET_KEY: "short" }, /^SECRET_KEY: must be at least 16 characters/],
     [{ DATABASE_URL: "postgresql://postgres@127.0.0.1/db" }, /^SECRET_KEY: required when DATABASE_URL is set/],
     [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY: must be false, true or the number of proxies/],

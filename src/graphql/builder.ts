@@ -1,9 +1,11 @@
 // The Pothos builder: configuration only. Types live in one module per area.
 import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
 import { AppError } from "../core/errors.js";
 import type { GraphQLContext } from "./context.js";
+import { fieldCost } from "./cost.js";
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -16,7 +18,7 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ErrorsPlugin, RelayPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin, ComplexityPlugin],
   errors: {
     defaultTypes: [AppError],
     directResult: true,
@@ -31,4 +33,6 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: false,
     nodesQueryOptions: false,
   },
+  // Costs are measured while validating (policy.ts), with the request's variables; never while resolving.
+  complexity: { fieldComplexity: fieldCost, disabled: true },
 });

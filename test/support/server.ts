@@ -5,7 +5,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { EventEmitter, once } from "node:events";
 import pg from "pg";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import { openDatabase } from "../../src/db/client.js";
 import { startServer, type RunningServer } from "../../src/server.js";
@@ -63,7 +63,8 @@ export type TestServer = RunningServer & {
   readerOpened(taskId: string): Promise<void>;
 };
 
-export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
+/** `log`: the server's logger (default: silent), for tests that read what it logs. */
+export async function startTestServer(backend: Backend, env: Record<string, string> = {}, log?: Logger): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-test-"));
   // A caller that passes DATABASE_URL shares that database (several instances); else each server gets its own.
   const database = backend === "postgres" && !env.DATABASE_URL ? await createTestDatabase() : null;
@@ -80,7 +81,7 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
     await db.migrate();
     await db.close();
   }
-  const running = await startServer(config, pino({ level: "silent" }));
+  const running = await startServer(config, log ?? pino({ level: "silent" }));
   const api: TestServer["api"] = (pathname, init = {}) => {
     const headers = new Headers(init.headers);
     if (init.passport) headers.set("X-App-Passport", init.passport);
