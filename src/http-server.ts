@@ -2,7 +2,7 @@
 import crypto from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createYoga, type Plugin } from "graphql-yoga";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type DocumentNode } from "graphql";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import { schema } from "./graphql/index.js";
@@ -112,7 +112,8 @@ export function createHttpServer(
     writeJson(res, 404, { code: "not_found", message: "The requested URL was not found on the server.", status: 404 });
   });
 
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  // A message over the body cap closes the socket (1009) while it is still arriving.
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxBodyBytes });
   const ws = useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -124,10 +125,18 @@ export function createHttpServer(
           socket: ctx.extra.socket,
           params,
         });
+        let document: DocumentNode;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          // This subscribe's `error` message; the socket and its other subscriptions go on.
+          if (err instanceof GraphQLError) return policy.refused([err]);
+          throw err;
+        }
         const args = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: createGraphQLContext(
             services,
@@ -138,11 +147,21 @@ export function createHttpServer(
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        return errors.length ? errors : args;
+        return errors.length ? policy.refused(errors) : args;
       },
     },
     wss,
   );
+  // ws reports a message over maxPayload as an error on its socket (and closes it, 1009); graphql-ws
+  // would print any socket error to stderr as a fault of ours. This one is the client's.
+  wss.on("connection", (socket) => {
+    const graphqlWs = socket.listeners("error") as ((err: Error) => void)[];
+    socket.removeAllListeners("error");
+    socket.on("error", (err: Error & { code?: string }) => {
+      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") log.info({ err: err.message }, "graphql-ws message over the body cap");
+      else for (const listener of graphqlWs) listener.call(socket, err);
+    });
+  });
 
   return {
     server,

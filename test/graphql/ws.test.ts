@@ -1,0 +1,106 @@
+// graphql-ws under the same limits as HTTP: a bad subscribe (syntax, validation, over a limit, bad
+// variables) gets an `error` message for its id only, and the socket's other subscriptions go on; a
+// message over the body cap closes that socket while it arrives, and nobody else waits for it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createClient, type Client } from "graphql-ws";
+import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { capturingLogger, LEVEL, type LogLine } from "../support/log.js";
+
+const inputs = { traveller: "Bo", destination: "Lisbon" };
+const CHAT = `subscription($input: ChatMessageInput!) { chatMessage(input: $input) { __typename ... on MessageDelta { answer } } }`;
+const aliases = (n: number, field: string) => Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(" ");
+
+describe("graphql-ws limits and errors", () => {
+  let fake: FakeOpenAI;
+  let s: TestServer;
+  let token: string;
+  let lines: LogLine[];
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    const captured = capturingLogger("info");
+    lines = captured.lines;
+    s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl }, captured.log);
+    token = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
+  });
+  afterAll(async () => {
+    await s?.close();
+    await fake?.close();
+  });
+
+  const wsUrl = () => s.url.replace("http", "ws") + "/graphql";
+  const client = (): Client =>
+    createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: false });
+
+  /** One subscription's outcome: its results and how it ended (complete, or the error it got). */
+  function outcome(c: Client, query: string, variables: Record<string, unknown> = {}) {
+    const results: any[] = [];
+    return new Promise<{ results: any[]; error?: any }>((resolve) =>
+      c.subscribe({ query, variables }, { next: (r) => void results.push(r), error: (error) => resolve({ results, error }), complete: () => resolve({ results }) }),
+    );
+  }
+
+  it("answers a bad subscribe with an error for its id; the socket's other subscription goes on", async () => {
+    fake.setTokenDelay(20);
+    const c = client();
+    const closed: unknown[] = [];
+    c.on("closed", (e) => void closed.push(e));
+    try {
+      const good = outcome(c, CHAT, { input: { query: "one two three four five", inputs } });
+      const before = fake.requests.length;
+      const bad = await Promise.all([
+        outcome(c, "subscription { "),
+        outcome(c, "subscription { nope }"),
+        outcome(c, CHAT, { input: { query: 5, inputs } }),
+        outcome(c, `subscription($input: ChatMessageInput!) { chatMessage(input: $input) { ... on MessageDelta { ${aliases(16, "answer")} } } }`, { input: { query: "x", inputs } }),
+        outcome(c, `{ ${aliases(5000, 'suggestedQuestions(messageId: "m") { __typename }')} }`),
+      ]);
+      expect(bad.map((b) => [b.results, b.error.map((e: any) => e.extensions)])).toEqual([
+        [[], [{ code: "GRAPHQL_PARSE_FAILED" }]],
+        [[], [{ code: "GRAPHQL_VALIDATION_FAILED" }]],
+        [[], [{ code: "BAD_USER_INPUT" }]],
+        [[], [{ code: "GRAPHQL_VALIDATION_FAILED", limit: "aliases", max: 15 }]],
+        [[], [{ code: "GRAPHQL_PARSE_FAILED", limit: "tokens", max: 1000 }]],
+      ]);
+      expect(bad[0].error[0].message).toBe("Syntax Error: Expected Name, found <EOF>.");
+      expect(fake.requests.length - before).toBe(0);
+      const { results, error } = await good;
+      expect(error).toBeUndefined();
+      expect(results.map((r) => r.data.chatMessage.answer ?? "").join("")).toBe("Echo: one two three four five");
+      expect(closed).toEqual([]);
+      // Refusals are logged once each, at info for a limit, never as the server's fault.
+      expect(lines.filter((l) => l.msg === "GraphQL request refused").map((l) => [l.transport, l.level])).toEqual([
+        ["graphql-ws", LEVEL.info],
+        ["graphql-ws", LEVEL.info],
+      ]);
+    } finally {
+      fake.setTokenDelay(0);
+      await c.dispose();
+    }
+  });
+
+  it("closes a socket whose message is over the body cap as it arrives; other requests are answered meanwhile", async () => {
+    const socket = new WebSocket(wsUrl(), "graphql-transport-ws");
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } }));
+    await new Promise((resolve) => socket.once("message", resolve));
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+    const huge = JSON.stringify({ id: "1", type: "subscribe", payload: { query: `{ ${"__typename ".repeat(800_000)}}` } }); // 8.8 MB
+    socket.send(huge, () => {});
+    // Another client, on another connection, while those bytes arrive.
+    const other = await s.graphql("{ __typename }");
+    expect(other).toEqual({ data: { __typename: "Query" } });
+    expect(await closed).toBe(1009); // message too big: refused by size, never parsed
+    expect(lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
+    expect(lines.map((l) => l.msg)).toContain("graphql-ws message over the body cap");
+    // A new socket works as ever.
+    const c = client();
+    try {
+      expect(await outcome(c, "{ __typename }")).toEqual({ results: [{ data: { __typename: "Query" } }] });
+    } finally {
+      await c.dispose();
+    }
+  });
+});
