@@ -69,7 +69,8 @@ export function createJsonFastPath<S extends Record<string, any>>(otherPlugins: 
   async function handle(req: IncomingMessage, res: ServerResponse, serverContext: S): Promise<boolean> {
     if (!server || adapterHooks || !eligible(req, maxBodyBytes)) return false;
     const headers = new server.fetchAPI.Headers(req.headers as Record<string, string>);
-    const request = new BufferedRequest(`http://${req.headers.host ?? "localhost"}${req.url ?? "/graphql"}`, "POST", headers, await readBody(req));
+    // yoga reads only the path of the URL.
+    const request = new BufferedRequest(`http://localhost${req.url ?? "/graphql"}`, "POST", headers, await readBody(req));
     const response = await server.handle(request as unknown as Request, serverContext as any);
     res.statusCode = response.status;
     response.headers.forEach((value, key) => res.setHeader(key, value));

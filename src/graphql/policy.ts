@@ -79,9 +79,9 @@ export function createGraphQLPolicy(schema: GraphQLSchema, limits: GraphQLLimits
     maxDirectivesRule(armor("directives", limits.maxDirectives)),
   ];
 
-  function parseWithin(source: string | { body: string }, options?: Parameters<typeof parse>[1]): DocumentNode {
+  function parseWithin(source: Parameters<typeof parse>[0], options?: Parameters<typeof parse>[1]): DocumentNode {
     try {
-      return parse(source as string, { ...options, maxTokens: limits.maxTokens });
+      return parse(source, { ...options, maxTokens: limits.maxTokens });
     } catch (err) {
       if (err instanceof GraphQLError && /contains more tha[nt] \d+ tokens/.test(err.message)) {
         throw limitError(`Syntax Error: the document has more than ${limits.maxTokens} tokens.`, "GRAPHQL_PARSE_FAILED", "tokens", limits.maxTokens);
