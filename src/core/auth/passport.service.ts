@@ -4,6 +4,7 @@ import type { Db } from "../ports/database.js";
 import type { App, EndUser, Site } from "../../generated/prisma/client.js";
 import { AppError, badRequest, notFound, unauthorized } from "../errors.js";
 import { signJwt, verifyJwt } from "./jwt.js";
+import { wellFormedText } from "../text.js";
 import type { ViewerCache } from "./viewer-cache.js";
 import { loginStatus } from "./login-status.service.js";
 
@@ -39,7 +40,8 @@ export async function issuePassport(
   input: { appCode?: string | null; userId?: string | null },
 ): Promise<{ accessToken: string; endUser: EndUser; app: App }> {
   if (!input.appCode) throw unauthorized("X-App-Code header is missing.");
-  const site = await db.site.findUnique({ where: { code: input.appCode }, include: { app: true } });
+  if (input.userId) wellFormedText(input.userId, "user_id");
+  const site = await db.site.findUnique({ where: { code: wellFormedText(input.appCode, "app_code") }, include: { app: true } });
   if (!site || site.status !== "normal" || site.app.status !== "normal" || !site.app.enableSite) throw notFound();
   const app = site.app;
   const endUser = input.userId

@@ -9,6 +9,7 @@ import type { ChatMessage } from "../ports/model.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { ownConversations, ownMessages, optionalUuid } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
+import { wellFormedText } from "../text.js";
 import { resolveFileInputs, type FileValue } from "../files/file-refs.js";
 import { validateInputs } from "../apps/inputs.js";
 
@@ -27,7 +28,8 @@ export function requireQuery(query: unknown, required: boolean): string {
   }
   if (typeof query !== "string") throw invalidParam("query must be a string", "query");
   if (required && query.trim() === "") throw invalidParam("query is required", "query");
-  return query.replaceAll("\u0000", "");
+  // NUL is dropped, as Dify does; a lone surrogate cannot be stored and is the client's error.
+  return wellFormedText(query.replaceAll("\u0000", ""), "query");
 }
 
 /** Dify names a new conversation after the first 20 characters of its first query. */

@@ -20,6 +20,15 @@ export type FileValue = {
   size: number;
 };
 
+/** The URL's last path segment, percent-decoded where it can be (`%E0%A4%A` is kept as it is). */
+function decodedName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function fileOf(ref: unknown, field: string): FileValue {
   if (!ref || typeof ref !== "object" || Array.isArray(ref)) throw invalidParam(`${field} must be a file object`, field);
   const r = ref as Record<string, unknown>;
@@ -37,7 +46,7 @@ function fileOf(ref: unknown, field: string): FileValue {
     throw invalidParam(`${field}.url must be an http(s) URL`, field);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw invalidParam(`${field}.url must be an http(s) URL`, field);
-  const filename = decodeURIComponent(parsed.pathname.split("/").pop() || "file");
+  const filename = decodedName(parsed.pathname.split("/").pop() || "file");
   const dot = filename.lastIndexOf(".");
   return {
     dify_model_identity: "__dify__file__",
