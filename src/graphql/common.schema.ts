@@ -3,6 +3,7 @@ import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import { builder } from "./builder.js";
 import { AppError } from "../core/errors.js";
 import { UUID } from "../core/conversations/scope.js";
+import type { LoggedEvent } from "../core/ports/task-store.js";
 
 builder.scalarType("JSON", {
   description: "Any JSON value.",
@@ -87,3 +88,21 @@ export const FileInput = builder.inputType("FileInput", {
 /** Typed file inputs as the core takes file references (Dify's request shape). */
 export const fileReferences = (files: { type: string; transferMethod: string; url?: string | null; uploadFileId?: string | number | null }[] | null | undefined) =>
   files?.map((f) => ({ type: f.type, transfer_method: f.transferMethod, url: f.url ?? undefined, upload_file_id: f.uploadFileId ?? undefined }));
+
+/**
+ * A subscription's stream: the events `open` gives, each with its sequence number, or the one AppError
+ * that kept it from starting. Returning early (the client unsubscribed) ends the reading, not the task.
+ */
+export async function* subscriptionStream(open: () => Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent>>): AsyncGenerator<unknown> {
+  let events: AsyncIterable<LoggedEvent>;
+  try {
+    events = (await open())();
+  } catch (err) {
+    if (err instanceof AppError) {
+      yield appErrorValue(err);
+      return;
+    }
+    throw err;
+  }
+  for await (const { seq, event } of events) yield { ...(event as object), seq };
+}

@@ -2,13 +2,12 @@
 // blocking mutations, stop, and resume by sequence number. The same use cases as the REST routes.
 import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
-import { appErrorValue, FileInput, fileReferences, globalId, recordId, type AppErrorValue } from "./common.schema.js";
+import { FileInput, fileReferences, globalId, recordId, subscriptionStream, type AppErrorValue } from "./common.schema.js";
 import { MessageRef, UsageRef } from "./conversation.schema.js";
 import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES } from "./workflow.schema.js";
 import { AppError } from "../core/errors.js";
 import type { GenerationEvent } from "../core/generation/events.js";
-import type { GenerationResult, GenerationTask, StreamEvent } from "../core/generation/generation.service.js";
-import type { LoggedEvent } from "../core/ports/task-store.js";
+import type { GenerationResult, GenerationTask } from "../core/generation/generation.service.js";
 
 type SeqEvent = GenerationEvent & { seq: number };
 
@@ -109,22 +108,6 @@ const CompletionMessageInput = builder.inputType("CompletionMessageInput", {
   }),
 });
 
-/** Start a generation (or open a task's events) and stream them; an error before it starts is yielded as an AppError. */
-async function* streamOf(open: () => Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent<StreamEvent>>>): AsyncGenerator<unknown> {
-  let events: AsyncIterable<LoggedEvent<StreamEvent>>;
-  try {
-    events = (await open())();
-  } catch (err) {
-    if (err instanceof AppError) {
-      yield appErrorValue(err) satisfies AppErrorValue;
-      return;
-    }
-    throw err;
-  }
-  // Returning early (the client unsubscribed) ends the reading, not the task.
-  for await (const { seq, event } of events) yield { ...event, seq };
-}
-
 const chatRequest = (input: {
   query: string;
   inputs?: unknown;
@@ -148,7 +131,7 @@ builder.subscriptionField("chatMessage", (t) =>
     type: GenerationEventUnion,
     description: "Send a message to a chat, agent-chat or chatflow app and stream the answer.",
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
-    subscribe: (_root, { input }, ctx) => streamOf(eventsOf(async () => ctx.services.generations.sendChatMessage(await ctx.viewer(), chatRequest(input)))),
+    subscribe: (_root, { input }, ctx) => subscriptionStream(eventsOf(async () => ctx.services.generations.sendChatMessage(await ctx.viewer(), chatRequest(input)))),
     resolve: (event) => event as AppError, // events and AppErrorValues, told apart by the union
   }),
 );
@@ -159,7 +142,7 @@ builder.subscriptionField("completionMessage", (t) =>
     description: "Run a completion app and stream the answer.",
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamOf(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} }))),
+      subscriptionStream(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} }))),
     resolve: (event) => event as AppError,
   }),
 );
@@ -170,7 +153,7 @@ builder.subscriptionField("taskEvents", (t) =>
     description: "Resume a generation you started: the events after `after` (a seq), replayed, then live.",
     args: { taskId: t.arg.id({ required: true }), after: t.arg.int({ defaultValue: 0 }) },
     subscribe: (_root, { taskId, after }, ctx) =>
-      streamOf(async () => ctx.services.generations.follow(await ctx.viewer(), String(taskId), after ?? 0)),
+      subscriptionStream(async () => ctx.services.generations.follow(await ctx.viewer(), String(taskId), after ?? 0)),
     resolve: (event) => event as AppError,
   }),
 );

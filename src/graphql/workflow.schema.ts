@@ -1,13 +1,12 @@
 // Workflow and chatflow runs over GraphQL: one type per event kind (with typed outputs for the node
 // kinds we know and JSON for the rest), runs and their node executions, human input forms.
 import { builder } from "./builder.js";
-import { appErrorValue, FileInput, fileReferences, globalId, recordId, type AppErrorValue } from "./common.schema.js";
+import { FileInput, fileReferences, globalId, recordId, subscriptionStream, type AppErrorValue } from "./common.schema.js";
 import { connectionOf } from "./conversation.schema.js";
 import { AppError } from "../core/errors.js";
 import type { WorkflowEvent } from "../core/workflows/events.js";
 import type { FormRecord } from "../core/workflows/human-input.service.js";
 import type { NodeExecutionRecord, RunRecord } from "../core/workflows/workflow.service.js";
-import type { LoggedEvent } from "../core/ports/task-store.js";
 
 type Seq<E> = E & { seq: number };
 type Of<K extends WorkflowEvent["type"]> = Seq<Extract<WorkflowEvent, { type: K }>>;
@@ -198,21 +197,6 @@ const WorkflowStreamEvent = builder.unionType("WorkflowStreamEvent", {
   },
 });
 
-/** Open a stream; an error before it starts is the stream's one AppError. */
-export async function* streamEvents(open: () => Promise<(signal?: AbortSignal) => AsyncIterable<LoggedEvent>>) {
-  let events: AsyncIterable<LoggedEvent>;
-  try {
-    events = (await open())();
-  } catch (err) {
-    if (err instanceof AppError) {
-      yield appErrorValue(err) as unknown;
-      return;
-    }
-    throw err;
-  }
-  for await (const { seq, event } of events) yield { ...(event as object), seq } as unknown;
-}
-
 const WorkflowRunInput = builder.inputType("WorkflowRunInput", {
   fields: (t) => ({
     inputs: t.field({ type: "JSON", description: "Values for the start node's variables (file variables take Dify's file references)." }),
@@ -226,7 +210,7 @@ builder.subscriptionFields((t) => ({
     description: "Run the current workflow app and stream its events.",
     args: { input: t.arg({ type: WorkflowRunInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      streamEvents(async () => (await ctx.services.workflows.run(await ctx.viewer(), { inputs: input.inputs ?? {}, files: fileReferences(input.files) })).events),
+      subscriptionStream(async () => (await ctx.services.workflows.run(await ctx.viewer(), { inputs: input.inputs ?? {}, files: fileReferences(input.files) })).events),
     resolve: (e) => e as AppError,
   }),
   runEvents: t.field({
@@ -238,7 +222,7 @@ builder.subscriptionFields((t) => ({
       includeStateSnapshot: t.arg.boolean({ defaultValue: false }),
     },
     subscribe: (_root, { runId, after, includeStateSnapshot }, ctx) =>
-      streamEvents(async () =>
+      subscriptionStream(async () =>
         ctx.services.workflows.follow(await ctx.viewer(), recordId(runId, "WorkflowRun")!, { after: after ?? 0, snapshot: includeStateSnapshot ?? false }),
       ),
     resolve: (e) => e as AppError,
