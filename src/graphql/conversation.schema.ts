@@ -237,11 +237,7 @@ builder.mutationFields((t) => ({
     type: ConversationRef,
     errors: { directResult: false, dataField: { name: "conversation" } },
     args: { id: t.arg.id({ required: true, description: "The conversation's global id or UUID." }) },
-    resolve: async (_root, { id }, ctx) => {
-      const viewer = await ctx.viewer();
-      await ctx.services.conversations.pin(viewer, recordId(id, "Conversation")!);
-      return ctx.services.conversations.get(viewer, recordId(id, "Conversation")!);
-    },
+    resolve: async (_root, { id }, ctx) => ctx.services.conversations.pin(await ctx.viewer(), recordId(id, "Conversation")!),
   }),
   unpinConversation: t.boolean({
     description: "Remove your pin from a conversation; true whether or not it was pinned.",

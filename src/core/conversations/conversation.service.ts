@@ -165,14 +165,15 @@ export function conversationService({ db, nameConversation }: ConversationDeps) 
       return conversationRecord(await db.conversation.update({ where: { id: conversation.id }, data: { name: generated } }));
     },
 
-    /** Idempotent; 404 when the conversation is not visible. */
-    async pin(viewer: Viewer, id: string): Promise<void> {
+    /** Idempotent; 404 when the conversation is not visible. Answers the pinned conversation. */
+    async pin(viewer: Viewer, id: string): Promise<ConversationRecord> {
       requireChatApp(viewer.app);
       const conversation = await findOwn(db, viewer, id);
       await db.pinnedConversation.createMany({
         data: [{ ...pinOf(viewer), conversationId: conversation.id }],
         skipDuplicates: true,
       });
+      return conversationRecord(conversation);
     },
 
     /** Removes this end user's pin, if any; no existence check. */
