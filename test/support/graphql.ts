@@ -8,6 +8,7 @@
 import type { FormattedExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { sseEvents } from "./sse.js";
 
 /** Anything serving /graphql: a TestServer, or the `running` server it wraps. */
 export type GraphQLServer = { url: string };
@@ -44,25 +45,10 @@ export async function* gqlSseEvents(server: GraphQLServer, query: string, variab
   const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: headersOf(opts, "text/event-stream"), body: JSON.stringify({ query, variables, operationName: opts.operationName }) });
   const type = res.headers.get("content-type") ?? "";
   if (!type.startsWith("text/event-stream")) throw new Error(`gqlSse: expected an event stream, got ${res.status} ${type}: ${await res.text()}`);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        if (!line.startsWith("data: ")) continue;
-        const frame = JSON.parse(line.slice(6)) as GqlResult<Record<string, GqlEvent>>;
-        if (frame.errors) throw new Error(`gqlSse: ${JSON.stringify(frame.errors)}`);
-        if (frame.data) yield* Object.values(frame.data);
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
+  // Yoga's frames are `event: next` + one `data:` line each, read as Dify's SSE is.
+  for await (const frame of sseEvents(res) as AsyncGenerator<GqlResult<Record<string, GqlEvent>>>) {
+    if (frame.errors) throw new Error(`gqlSse: ${JSON.stringify(frame.errors)}`);
+    if (frame.data) yield* Object.values(frame.data);
   }
 }
 
