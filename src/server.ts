@@ -48,7 +48,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     }
     const retention = { retentionMs: config.taskRetentionMs, tombstoneMs: 24 * 3600 * 1000 };
     const taskStore = config.redisUrl ? new RedisTaskStore(config.redisUrl, retention) : new MemoryTaskStore(retention);
-    const rateLimiters = createRateLimiters(config.redisUrl);
+    const rateLimiters = await createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
     const core = createCore({
       db: database.db,

@@ -19,10 +19,14 @@ function limiterOf(impl: RateLimiterAbstract): RateLimiter {
   };
 }
 
-export function createRateLimiters(redisUrl?: string): { limiter: RateLimiterFactory; close(): Promise<void> } {
+export async function createRateLimiters(redisUrl?: string): Promise<{ limiter: RateLimiterFactory; close(): Promise<void> }> {
   // The library's advice for Redis: no offline queue, so a down Redis fails fast into the insurance limiter.
-  const client = redisUrl ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  const client = redisUrl ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true }) : null;
   client?.on("error", () => {}); // reconnects on its own; the insurance limiter covers the gap
+  // Connected before the first request, or every instance would count its first requests alone (without
+  // an offline queue, commands sent while connecting fail into the insurance limiter). A Redis that is
+  // down at start-up is no reason not to start: the insurance limiter counts until it is back.
+  await client?.connect().catch(() => {});
   const limiter: RateLimiterFactory = (name: string, rule: RateRule) => {
     const options = { keyPrefix: `appgraph:rl:${name}`, points: rule.points, duration: rule.windowSeconds };
     const memory = new RateLimiterMemory(options);
