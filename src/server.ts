@@ -47,7 +47,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       if (applied.length) log.info({ applied }, "applied migrations");
     }
     const retention = { retentionMs: config.taskRetentionMs, tombstoneMs: 24 * 3600 * 1000 };
-    const taskStore = config.redisUrl ? new RedisTaskStore(config.redisUrl, retention) : new MemoryTaskStore(retention);
+    const taskStore = config.redisUrl ? new RedisTaskStore(config.redisUrl, { ...retention, ...config.taskEvents }) : new MemoryTaskStore(retention);
     const rateLimiters = await createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
     const core = createCore({

@@ -42,6 +42,10 @@ export class MemoryTaskStore implements TaskStore {
     });
   }
 
+  async lastSeq(taskId: string) {
+    return this.tasks.get(taskId)?.events.at(-1)?.seq ?? 0;
+  }
+
   async meta(taskId: string) {
     const entry = this.tasks.get(taskId);
     return entry ? { ...entry.meta, state: entry.state } : null;

@@ -3,6 +3,7 @@
 // sequence number) so a client can resume with Last-Event-ID; Dify's parser ignores the line.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LoggedEvent } from "../core/ports/task-store.js";
+import { AppError } from "../core/errors.js";
 
 export const PING_INTERVAL_MS = 10_000;
 
@@ -53,6 +54,10 @@ export async function writeSse(
       const body = render(event);
       if (body) await write(`id: ${seq}\ndata: ${JSON.stringify(body)}\n\n`);
     }
+  } catch (err) {
+    // The headers are out: a domain error ends the stream as Dify's error event does.
+    if (!(err instanceof AppError)) throw err;
+    await write(`data: ${JSON.stringify({ event: "error", code: err.code, message: err.message, status: err.status })}\n\n`);
   } finally {
     clearInterval(pinger);
     res.off("close", onClose);

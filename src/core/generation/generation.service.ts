@@ -4,7 +4,7 @@
 import type { Viewer } from "../auth/passport.service.js";
 import { CHAT_MODES, requireChatApp, requireCompletionApp } from "../apps/modes.js";
 import type { LoggedEvent } from "../ports/task-store.js";
-import { openTaskEvents } from "../tasks/task-events.js";
+import { openTaskEvents, readTask } from "../tasks/task-events.js";
 import { startChatflow } from "../workflows/chatflow.service.js";
 import type { WorkflowDeps } from "../workflows/run-session.js";
 import type { WorkflowEvent } from "../workflows/events.js";
@@ -29,7 +29,7 @@ export type GenerationTask = GenerationEnvelope & {
 export type { ChatRequest, CompletionRequest, GenerationResult };
 
 export function generationService(deps: WorkflowDeps) {
-  const events = (taskId: string) => (signal?: AbortSignal) => deps.tasks.store.read(taskId, 0, signal) as AsyncIterable<LoggedEvent<StreamEvent>>;
+  const events = (taskId: string) => (signal?: AbortSignal) => readTask(deps.tasks.store, taskId, 0, signal) as AsyncIterable<LoggedEvent<StreamEvent>>;
   const task = (started: StartedGeneration): GenerationTask => ({ ...started, runId: null, events: events(started.taskId) });
 
   return {

@@ -3,7 +3,28 @@
 import type { Viewer } from "../auth/passport.service.js";
 import { AppError, invalidParam, notFound } from "../errors.js";
 import type { TaskRunner } from "./task-runner.js";
-import type { LoggedEvent } from "../ports/task-store.js";
+import { TaskLogUnavailable, type LoggedEvent, type TaskStore } from "../ports/task-store.js";
+
+/** What every task's events carry (generations and workflow runs alike): an error event keeps it. */
+const ENVELOPE_KEYS = ["taskId", "runId", "workflowId", "mode", "conversationId", "messageId", "createdAt"] as const;
+
+/**
+ * A task's events as the store has them; when the store cannot deliver them, one last `error` event
+ * (with the envelope of the events before it) says so, so no reader is left waiting or cut off mute.
+ */
+export async function* readTask(store: TaskStore, taskId: string, after: number, signal?: AbortSignal): AsyncIterable<LoggedEvent> {
+  let last: LoggedEvent | null = null;
+  try {
+    for await (const e of store.read(taskId, after, signal)) yield (last = e);
+  } catch (err) {
+    if (!(err instanceof TaskLogUnavailable)) throw err;
+    // Nothing read yet, so no envelope to give an error event: the surface reports the error itself.
+    if (!last) throw new AppError(err.code, 503, err.message);
+    const previous = last.event as Record<string, unknown>;
+    const envelope = Object.fromEntries(ENVELOPE_KEYS.filter((k) => k in previous).map((k) => [k, previous[k]]));
+    yield { seq: last.seq + 1, event: { ...envelope, type: "error", code: err.code, message: err.message, status: 503 } };
+  }
+}
 
 /** A cursor is the sequence number of the last event seen; absent or "" means from the start. */
 export function parseCursor(value: string | null | undefined): number {
@@ -25,5 +46,5 @@ export async function openTaskEvents(
   if (meta.state === "expired") {
     throw new AppError("task_events_expired", 410, `The events of task ${taskId} are no longer kept; fetch the saved message instead.`);
   }
-  return (signal) => tasks.store.read(taskId, after, signal);
+  return (signal) => readTask(tasks.store, taskId, after, signal);
 }

@@ -8,6 +8,7 @@ import { UUID } from "../conversations/scope.js";
 import type { TaskRunner } from "../tasks/task-runner.js";
 import type { Db } from "../ports/database.js";
 import type { LoggedEvent } from "../ports/task-store.js";
+import { readTask } from "../tasks/task-events.js";
 import type { NodeInfo, WorkflowEnvelope, WorkflowEvent } from "./events.js";
 
 
@@ -41,7 +42,7 @@ export async function openRunEvents(
   if (run.status === "running" || run.status === "paused") {
     if (viewer.app.mode !== "workflow" && viewer.app.mode !== "advanced-chat") throw new AppError("invalid_param", 400, "the app is not a workflow or chatflow app");
     const meta = run.taskId ? await deps.tasks.store.meta(run.taskId) : null;
-    if (meta && meta.state !== "expired") return (signal) => deps.tasks.store.read(run.taskId!, opts.after, signal);
+    if (meta && meta.state !== "expired") return (signal) => readTask(deps.tasks.store, run.taskId!, opts.after, signal);
   }
   // Finished (or its live log is gone): rebuild the end from the database.
   const envelope: WorkflowEnvelope = {

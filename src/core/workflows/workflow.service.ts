@@ -7,6 +7,7 @@ import { requireWorkflowApp } from "../apps/modes.js";
 import { AppError } from "../errors.js";
 import type { RateLimiterFactory } from "../ports/rate-limiter.js";
 import type { LoggedEvent } from "../ports/task-store.js";
+import { readTask } from "../tasks/task-events.js";
 import type { WorkflowEvent } from "./events.js";
 import { formRecord, type FormRecord } from "./human-input.service.js";
 import { submitHumanInput } from "./resume-run.service.js";
@@ -94,7 +95,7 @@ export function workflowService(deps: WorkflowDeps & { rateLimiter: RateLimiterF
       const started = await startWorkflowRun(deps, viewer, request);
       return {
         ...started,
-        events: (signal) => deps.tasks.store.read(started.taskId, 0, signal) as AsyncIterable<LoggedEvent<WorkflowEvent>>,
+        events: (signal) => readTask(deps.tasks.store, started.taskId, 0, signal) as AsyncIterable<LoggedEvent<WorkflowEvent>>,
       };
     },
 
