@@ -57,6 +57,8 @@ const envSchema = z.object({
   // With REDIS_URL: how long a reader waits for Redis, and how much of the events Redis has not taken yet is kept.
   REDIS_OUTAGE_SECONDS: limit(60),
   TASK_EVENT_BUFFER_MB: limit(64),
+  // An instance silent this long is dead; another takes its tasks over.
+  INSTANCE_LEASE_MS: limit(15_000, 300),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // GraphQL limits (src/graphql/policy.ts): what one request may ask for, on every transport.
   GRAPHQL_MAX_BODY_BYTES: limit(1024 * 1024),
@@ -85,6 +87,8 @@ export type Config = {
   taskRetentionMs: number;
   /** The Redis task store through an outage: readers give up after `outageLimitMs`; `maxBufferedBytes` of events wait. */
   taskEvents: { outageLimitMs: number; maxBufferedBytes: number };
+  /** An instance that has not heartbeaten for this long is dead: its tasks are taken over. */
+  instanceLeaseMs: number;
   /**
    * How many reverse proxies stand in front: 0 believes no forwarding header (the peer address is the
    * client); n takes the client from X-Forwarded-For n hops back (and believes CF-Connecting-IP).
@@ -138,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openaiApiKey: e.OPENAI_API_KEY,
     logLevel: e.LOG_LEVEL,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
+    instanceLeaseMs: e.INSTANCE_LEASE_MS,
     taskEvents: { outageLimitMs: e.REDIS_OUTAGE_SECONDS * 1000, maxBufferedBytes: e.TASK_EVENT_BUFFER_MB * 1024 * 1024 },
     outboundAllow: e.OUTBOUND_ALLOW,
     trustProxy: e.TRUST_PROXY,

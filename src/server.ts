@@ -60,7 +60,10 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
+      // Embedded, this process alone holds the data directory: whatever ran before it is dead.
+      lease: { leaseMs: config.instanceLeaseMs, exclusive: target.kind === "pglite" },
     });
+    await core.open();
     const rt = { config, db: database.db, log, core, viewers: core.viewers, taskStore, statements: database.statements };
     let demo: { code: string } | null = null;
     if (target.kind === "pglite" && (await countApps(rt.db)) === 0) {

@@ -16,6 +16,9 @@ import { conversationNameGenerator } from "./generation/conversation-name.js";
 import { generationService } from "./generation/generation.service.js";
 import { messageService } from "./messages/message.service.js";
 import { TaskRunner } from "./tasks/task-runner.js";
+import { TaskLeases, type LeaseOptions } from "./tasks/task-leases.js";
+import { endLostGeneration } from "./generation/lost-generation.js";
+import { failLostRun } from "./workflows/lost-run.js";
 import { resumeTimedOutForms } from "./workflows/resume-run.service.js";
 import { workflowService } from "./workflows/workflow.service.js";
 
@@ -35,10 +38,16 @@ export type CorePorts = {
   log: Logger;
   /** Signs passports. */
   secretKey: string;
+  /** How instances tell each other they are alive (settings, not a port). */
+  lease: LeaseOptions;
 };
 
 export function createCore(ports: CorePorts) {
-  const tasks = new TaskRunner(ports.taskStore);
+  const leases = new TaskLeases(ports.db, ports.log, ports.lease);
+  const tasks = new TaskRunner(ports.taskStore, leases);
+  const lost = { db: ports.db, store: ports.taskStore };
+  leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration(lost, task));
+  leases.onTakeOver(["workflow", "advanced-chat"], (task) => failLostRun(lost, task, "The server running this run stopped before it finished."));
   const viewers = new ViewerCache(ports.db);
   const deps = { ...ports, tasks, viewers };
   const services = {
@@ -65,8 +74,15 @@ export function createCore(ports: CorePorts) {
     viewers,
     /** Send the runs of forms whose node timeout passed down their timeout branch. */
     resumeTimedOutForms: () => resumeTimedOutForms(deps),
-    /** Stop every local task (each saves what it has) and wait for them. */
-    close: () => tasks.close(),
+    /** Announce this instance and take over the tasks dead instances left; call before serving. */
+    open: () => leases.open(),
+    /** Take over the tasks of instances found dead now, rather than at the next check (tests). */
+    reapDeadInstances: () => leases.reap(),
+    /** Stop every local task (each saves what it has), wait for them, and leave. */
+    async close() {
+      await tasks.close();
+      await leases.close();
+    },
   };
 }
 

@@ -152,7 +152,7 @@ async function run(deps: GenerationDeps, viewer: Viewer, plan: RunPlan): Promise
   const result = new Promise<GenerationResult>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {}); // a caller that only streams need not await it
   const started = await deps.tasks.start<GenerationEvent>(
-    { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: plan.kind },
+    { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: plan.kind, messageId: plan.envelope.messageId },
     (task) => generate(deps, plan, task).then(settle.resolve, settle.reject),
   );
   return { ...plan.envelope, taskId: started.taskId, result };
@@ -168,6 +168,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
   let failure: AppError | null = null;
 
   const refusal = moderation?.checkInputs(plan.moderationText.inputs, plan.moderationText.query) ?? null;
+  const checkpoints = answerCheckpoints(deps.db, envelope.messageId, plan.stored);
   const thoughtId = crypto.randomUUID();
   const thought = (text: string) =>
     task.emit({ ...envelope, type: "agent_thought", id: thoughtId, position: 1, thought: text, observation: "", tool: "", toolInput: "" });
@@ -185,6 +186,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
       for await (const event of deps.models.stream({ model: plan.config.model.name, messages: plan.messages, params, signal: task.signal })) {
         if (event.type === "delta") {
           answer += event.text;
+          checkpoints.grew(answer);
           await task.emit({ ...envelope, type: "message", answer: event.text });
         } else usage = event.usage;
       }
@@ -220,6 +222,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
     await task.emit({ ...envelope, type: "error", code: lost.code, message: lost.message, status: lost.status });
     throw lost;
   }
+  await checkpoints.settled();
   await deps.db.message.update({
     where: { id: envelope.messageId },
     data: {
@@ -238,4 +241,30 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
   }
   await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [] });
   return { ...envelope, answer, usage };
+}
+
+/**
+ * Saves the answer as it grows, at most once a second, so that if this instance dies an instance taking
+ * its tasks over finds all but the last moment of it (the message's end writes it whole).
+ */
+function answerCheckpoints(db: Db, messageId: string, stored: Promise<void>, intervalMs = 1000) {
+  let savedAt = Date.now();
+  let saving: Promise<void> | null = null;
+  return {
+    grew(answer: string) {
+      if (saving || Date.now() - savedAt < intervalMs) return;
+      savedAt = Date.now();
+      saving = stored
+        .then(() => db.message.update({ where: { id: messageId }, data: { answer }, select: { id: true } }))
+        .then(
+          () => undefined,
+          () => undefined, // a checkpoint that fails is only a later one's loss
+        )
+        .finally(() => (saving = null));
+    },
+    /** Wait for a save in flight, so that it cannot land after the final answer. */
+    async settled() {
+      await saving;
+    },
+  };
 }

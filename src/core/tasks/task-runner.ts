@@ -2,6 +2,7 @@
 // stop one; only an owner's stop request does, on whichever instance it arrives.
 import crypto from "node:crypto";
 import type { TaskMeta, TaskStore } from "../ports/task-store.js";
+import type { TaskLeases } from "./task-leases.js";
 
 /** The reason a task's signal aborts when its owner stops it. */
 export class StopRequested extends Error {
@@ -21,24 +22,40 @@ export type TaskContext<E> = {
 
 export type RunningTask = { taskId: string; done: Promise<void> };
 
+/** Who owns a task, and the rows it works on (what an instance taking it over ends or continues). */
+export type TaskOwner = Omit<TaskMeta, "taskId"> & { messageId?: string | null; workflowRunId?: string | null };
+
 export class TaskRunner {
   private readonly local = new Map<string, AbortController>();
   private readonly done = new Set<Promise<void>>();
 
-  constructor(readonly store: TaskStore) {
+  constructor(
+    readonly store: TaskStore,
+    /** Absent in unit tests of a single task: nothing records who runs it. */
+    readonly leases?: TaskLeases,
+  ) {
     store.onStopRequest((taskId) => this.local.get(taskId)?.abort(new StopRequested()));
   }
 
-  /** Start `body` as a task of `owner`; its events are readable from the store as soon as this resolves. */
+  /**
+   * Start `body` as a task of `owner`; its events are readable from the store as soon as this resolves.
+   * `adopted`: a dead instance's task that this one continues, its log going on after `lastSeq` (its
+   * lease row is already this instance's).
+   */
   async start<E>(
-    owner: Omit<TaskMeta, "taskId">,
+    owner: TaskOwner,
     body: (task: TaskContext<E>) => Promise<void>,
     taskId: string = crypto.randomUUID(),
+    adopted?: { lastSeq: number },
   ): Promise<RunningTask> {
-    await this.store.start({ ...owner, taskId });
+    const { messageId = null, workflowRunId = null, ...meta } = owner;
+    await this.store.start({ ...meta, taskId });
+    // Recorded beside the task, not before it: a crash in the next milliseconds loses only that one.
+    const leased = adopted ? Promise.resolve() : (this.leases?.register({ taskId, ...meta, messageId, workflowRunId }) ?? Promise.resolve());
+    leased.catch(() => {});
     const controller = new AbortController();
     this.local.set(taskId, controller);
-    let seq = 0;
+    let seq = adopted?.lastSeq ?? 0;
     // The store keeps the order of its calls and never rejects; the task never waits on the log's health.
     const emit = (event: E) => {
       const n = ++seq;
@@ -50,11 +67,17 @@ export class TaskRunner {
       } finally {
         this.local.delete(taskId);
         await this.store.finish(taskId, seq);
+        await leased.then(() => this.leases?.release(taskId)).catch(() => {});
       }
     })();
     this.done.add(done);
     void done.finally(() => this.done.delete(done)).catch(() => {});
     return { taskId, done };
+  }
+
+  /** Whether this instance runs `taskId` now. */
+  runsHere(taskId: string): boolean {
+    return this.local.has(taskId);
   }
 
   /**
@@ -66,7 +89,11 @@ export class TaskRunner {
     if (!meta || meta.state !== "running" || meta.appId !== caller.appId || meta.endUserId !== caller.endUserId) return false;
     const local = this.local.get(taskId);
     if (local) local.abort(new StopRequested());
-    else await this.store.requestStop(taskId);
+    else if (await this.leases?.ownerIsDead(taskId)) {
+      // Nobody runs it to stop: it is ended as lost now, and readers are told so.
+      await this.leases!.reap();
+      return false;
+    } else await this.store.requestStop(taskId);
     return true;
   }
 

@@ -172,7 +172,7 @@ export class RunSession {
     const result = new Promise<RunOutcome>((resolve, reject) => (settle = { resolve, reject }));
     result.catch(() => {}); // a caller that only streams need not await it
     const started = await this.deps.tasks.start<WorkflowEvent>(
-      { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode },
+      { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode, workflowRunId: this.runId, messageId: this.envelope.messageId },
       (task) => this.run(task).then(settle.resolve, settle.reject),
       this.plan.run.taskId,
     );

@@ -1,0 +1,43 @@
+// A generation whose instance died: its message ends as an error, keeping the answer saved so far
+// (generations save it as it grows), and its readers get an error event instead of waiting for good.
+import type { Db } from "../ports/database.js";
+import type { TaskStore } from "../ports/task-store.js";
+import type { OrphanedTask } from "../tasks/task-leases.js";
+import type { GenerationEvent } from "./events.js";
+
+export const TASK_LOST = {
+  code: "task_lost",
+  status: 500,
+  message: "The server generating this answer stopped before it finished; the answer so far is saved.",
+} as const;
+
+export async function endLostGeneration(deps: { db: Db; store: TaskStore }, task: OrphanedTask): Promise<"ended"> {
+  const message = task.messageId ? await deps.db.message.findUnique({ where: { id: task.messageId } }) : null;
+  const last = await deps.store.lastSeq(task.taskId);
+  if (!message) {
+    await deps.store.finish(task.taskId, last);
+    return "ended";
+  }
+  // A generation that ended (its latency is written with its end) but died before it said so stays as it is.
+  const { count } = await deps.db.message.updateMany({
+    where: { id: message.id, providerResponseLatency: 0 },
+    data: { status: "error", error: TASK_LOST.message },
+  });
+  if (count === 0) {
+    await deps.store.finish(task.taskId, last);
+    return "ended";
+  }
+  const mode = message.appMode ?? "chat";
+  const event: GenerationEvent = {
+    taskId: task.taskId,
+    messageId: message.id,
+    conversationId: mode === "completion" ? null : message.conversationId,
+    createdAt: message.createdAt,
+    mode,
+    type: "error",
+    ...TASK_LOST,
+  };
+  await deps.store.append(task.taskId, last + 1, event);
+  await deps.store.finish(task.taskId, last + 1);
+  return "ended";
+}

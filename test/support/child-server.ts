@@ -1,0 +1,36 @@
+// appgraph as a child process (the built dist/server.js), for tests that kill an instance outright.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { TEST_SECRET } from "./server.js";
+
+const serverJs = fileURLToPath(new URL("../../dist/server.js", import.meta.url));
+
+export type ChildServer = { url: string; pid: number; kill9(): Promise<void> };
+
+/** Start `node dist/server.js` with `env` (on a free port); resolves when it listens. */
+export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+  const child = spawn(process.execPath, [serverJs], {
+    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: "0", SECRET_KEY: TEST_SECRET, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /appgraph listening on (http:\/\/\S+)/.exec(output);
+      if (m) resolve(m[1]);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    url,
+    pid: child.pid!,
+    async kill9() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
