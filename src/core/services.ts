@@ -18,7 +18,7 @@ import { messageService } from "./messages/message.service.js";
 import { TaskRunner } from "./tasks/task-runner.js";
 import { TaskLeases, type LeaseOptions } from "./tasks/task-leases.js";
 import { endLostGeneration } from "./generation/lost-generation.js";
-import { failLostRun } from "./workflows/lost-run.js";
+import { continueLostRun } from "./workflows/continue-run.js";
 import { resumeTimedOutForms } from "./workflows/resume-run.service.js";
 import { workflowService } from "./workflows/workflow.service.js";
 
@@ -45,11 +45,11 @@ export type CorePorts = {
 export function createCore(ports: CorePorts) {
   const leases = new TaskLeases(ports.db, ports.log, ports.lease);
   const tasks = new TaskRunner(ports.taskStore, leases);
-  const lost = { db: ports.db, store: ports.taskStore };
-  leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration(lost, task));
-  leases.onTakeOver(["workflow", "advanced-chat"], (task) => failLostRun(lost, task, "The server running this run stopped before it finished."));
   const viewers = new ViewerCache(ports.db);
   const deps = { ...ports, tasks, viewers };
+  // What a live instance does with a dead one's tasks.
+  leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration({ db: ports.db, store: ports.taskStore }, task));
+  leases.onTakeOver(["workflow", "advanced-chat"], (task) => continueLostRun(deps, task));
   const services = {
     auth: authService(deps),
     apps: appService(deps),

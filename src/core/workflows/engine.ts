@@ -84,6 +84,8 @@ export type EngineState = {
   pool: Record<string, Record<string, unknown>>;
   totals: { steps: number; tokens: number; exceptions: number; answer: string };
   index: number;
+  /** Answer/end nodes whose first reference already streamed (absent in states saved before it was kept). */
+  streamed?: string[];
 };
 
 export class NodeFailure extends Error {
@@ -119,6 +121,11 @@ export type EngineOptions = {
   deadline?: number;
   /** Which node types end a text stream: "answer" in chatflows, "end" in workflow apps. */
   streamTo: "answer" | "end";
+  /**
+   * Called (synchronously) each time a node of the workflow's own graph finishes: where the run stands,
+   * the nodes still running counted as not run. Continuing from it runs those again.
+   */
+  onCheckpoint?: (state: EngineState) => void;
 };
 
 /**
@@ -186,9 +193,15 @@ export class WorkflowEngine {
     if (resume) {
       this.totals = { ...resume.totals };
       this.index = resume.index;
+      for (const id of resume.streamed ?? []) this.streamed.add(id);
     }
-    const top = { taken: new Map(resume?.taken ?? []), started: new Set(resume?.started ?? []) };
+    const top = { taken: new Map(resume?.taken ?? []), started: new Set(resume?.started ?? []), running: new Set<string>() };
     const outcome = await this.runGraph({ pool, progress: top, resumeAt: resume?.paused });
+    // End nodes that ran before the pause (or the crash) gave their outputs then: they are in the pool.
+    if (resume) {
+      const ran = new Set(resume.started.filter((id) => !resume.paused.includes(id)));
+      for (const id of ran) if (this.graph.nodes.get(id)?.type === "end") outcome.outputs = { ...resume.pool[id], ...outcome.outputs };
+    }
     const { steps, tokens, exceptions, answer } = this.totals;
     if (outcome.status === "succeeded" && this.paused.size) {
       return {
@@ -199,22 +212,30 @@ export class WorkflowEngine {
         exceptions,
         answer,
         pauseReasons: [...this.paused.values()],
-        state: {
-          taken: [...top.taken],
-          started: [...top.started].filter((id) => !this.paused.has(id)),
-          paused: [...this.paused.keys()],
-          pool: pool.snapshot(),
-          totals: { steps, tokens, exceptions, answer },
-          index: this.index,
-        },
+        state: this.stateOf(top, pool),
       };
     }
     if (outcome.status === "succeeded" && exceptions > 0) outcome.status = "partial-succeeded";
     return { ...outcome, steps, tokens, exceptions, answer };
   }
 
+  /** Where the run stands: nodes running or waiting are to run (again) when it goes on from here. */
+  private stateOf(top: Progress & { running: Set<string> }, pool: VariablePool): EngineState {
+    const { steps, tokens, exceptions, answer } = this.totals;
+    const toRun = new Set([...top.running, ...this.paused.keys()]);
+    return {
+      taken: [...top.taken],
+      started: [...top.started].filter((id) => !toRun.has(id)),
+      paused: [...toRun],
+      pool: pool.snapshot(),
+      totals: { steps, tokens, exceptions, answer },
+      index: this.index,
+      streamed: [...this.streamed],
+    };
+  }
+
   /** Run one graph (the workflow's, or a round of a container's) until none of its nodes can run. */
-  private async runGraph(part: { pool: VariablePool; container?: Container; progress?: Progress; resumeAt?: string[] }): Promise<RunOutcome> {
+  private async runGraph(part: { pool: VariablePool; container?: Container; progress?: Progress & { running: Set<string> }; resumeAt?: string[] }): Promise<RunOutcome> {
     const { graph, options } = this;
     const { taken, started } = part.progress ?? { taken: new Map<string, boolean>(), started: new Set<string>() };
     const inFlight = new Set<Promise<void>>();
@@ -245,9 +266,14 @@ export class WorkflowEngine {
 
     const launch = (node: GraphNode) => {
       const predecessorId = (graph.incoming.get(node.id) ?? []).find((e) => taken.get(e.id))?.source ?? null;
+      const top = part.container === undefined ? part.progress : undefined;
+      top?.running.add(node.id);
       const p = this.runNode(scope, node, predecessorId).then(
         (handle) => {
+          top?.running.delete(node.id);
           if (handle !== undefined) settleEdges(graph.outgoing.get(node.id) ?? [], handle);
+          // The nodes its edges launched count as running: a checkpoint sends them round again.
+          if (top && options.onCheckpoint && handle !== undefined) options.onCheckpoint(this.stateOf(top, part.pool));
         },
         (err) => {
           this.fail(scope.outcome, err);
@@ -258,7 +284,7 @@ export class WorkflowEngine {
       void p.finally(() => inFlight.delete(p));
     };
 
-    if (part.resumeAt?.length) {
+    if (part.resumeAt) {
       for (const id of part.resumeAt) launch(graph.nodes.get(id)!);
     } else {
       const start = graph.startOf(part.container?.id ?? null);

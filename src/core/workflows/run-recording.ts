@@ -1,6 +1,6 @@
 // What a run leaves in the database: its workflow_runs row, the node executions (kept in memory as
 // nodes finish, written with the run's end or pause), and the pause a resumed run picks up again.
-import type { Prisma, Workflow, WorkflowRun } from "../../generated/prisma/client.js";
+import { Prisma, type Workflow, type WorkflowRun } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import type { Db } from "../ports/database.js";
 import type { EngineEvent, EngineState, RunOutcome } from "./engine.js";
@@ -18,6 +18,8 @@ export type NewRun = {
   conversationId: string | null;
   messageId: string | null;
   createdAt: Date;
+  /** Where it stands before any node ran: an instance that takes it over before the first checkpoint starts here. */
+  checkpoint: EngineState;
 };
 
 /** A paused run taken back for resuming: its row (app, site and workflow included), whose it is, and where it stood. */
@@ -25,6 +27,11 @@ export type ClaimedRun = { run: WorkflowRun & { workflow: Workflow }; viewer: Vi
 
 export class RunRecording {
   private readonly executions: Prisma.WorkflowNodeExecutionCreateManyInput[] = [];
+  /** How many of `executions` are written (with a checkpoint). */
+  private persisted = 0;
+  /** Checkpoint writes, one after another; the latest state wins when several wait. */
+  private writes: Promise<void> = Promise.resolve();
+  private nextCheckpoint: EngineState | null = null;
 
   constructor(
     private readonly db: Db,
@@ -49,6 +56,19 @@ export class RunRecording {
     return { run: row, viewer: { app, site, endUser }, state: pause.state as unknown as EngineState };
   }
 
+  /**
+   * A running run whose instance died, taken back to continue from its last checkpoint: null when it
+   * is not running or has none. Claimed already (the lease of its task), so no one else continues it.
+   */
+  static async loadRunning(db: Db, runId: string): Promise<ClaimedRun | null> {
+    const run = await db.workflowRun.findUnique({ where: { id: runId }, include: { app: { include: { site: true } }, workflow: true } });
+    if (!run || run.status !== "running" || !run.taskId || !run.checkpoint) return null;
+    const endUser = await db.endUser.findUnique({ where: { id: run.createdBy } });
+    const { app: { site, ...app }, ...row } = run;
+    if (!endUser || !site) return null;
+    return { run: row, viewer: { app, site, endUser }, state: run.checkpoint as unknown as EngineState };
+  }
+
   /** Write a new run's row. */
   async create(run: NewRun): Promise<void> {
     await this.db.workflowRun.create({
@@ -65,6 +85,7 @@ export class RunRecording {
         status: "running",
         conversationId: run.conversationId,
         messageId: run.messageId,
+        checkpoint: run.checkpoint as unknown as Prisma.InputJsonValue,
         createdBy: run.viewer.endUser.id,
         createdAt: run.createdAt,
       },
@@ -99,10 +120,41 @@ export class RunRecording {
     });
   }
 
+  /**
+   * Where the run stands after a node finished, with the executions so far: what an instance continues
+   * from if this one dies. Written in the background, in order; a failed write only makes a later one count.
+   */
+  checkpoint(state: EngineState): void {
+    this.nextCheckpoint = state;
+    this.writes = this.writes.then(async () => {
+      const state = this.nextCheckpoint;
+      if (!state) return;
+      this.nextCheckpoint = null;
+      const fresh = this.executions.slice(this.persisted);
+      try {
+        await this.db.$transaction([
+          this.db.workflowNodeExecution.createMany({ data: fresh }),
+          this.db.workflowRun.update({ where: { id: this.run.id }, data: { checkpoint: state as unknown as Prisma.InputJsonValue } }),
+        ]);
+        this.persisted += fresh.length;
+      } catch {
+        // The next checkpoint (or the run's end) writes these executions.
+      }
+    });
+  }
+
+  /** Executions not yet written, once the checkpoints in flight are done. */
+  private async unwritten(): Promise<Prisma.WorkflowNodeExecutionCreateManyInput[]> {
+    this.nextCheckpoint = null;
+    await this.writes;
+    return this.executions.slice(this.persisted);
+  }
+
   /** The run is over: its executions and its end, at once. Elapsed time adds to what earlier parts took. */
   async finish(outcome: RunOutcome, time: { elapsedTime: number; finishedAt: Date }): Promise<void> {
+    const executions = await this.unwritten();
     await this.db.$transaction([
-      this.db.workflowNodeExecution.createMany({ data: this.executions }),
+      this.db.workflowNodeExecution.createMany({ data: executions }),
       this.db.workflowRun.update({
         where: { id: this.run.id },
         data: {
@@ -114,6 +166,7 @@ export class RunRecording {
           totalSteps: outcome.steps,
           exceptionsCount: outcome.exceptions,
           finishedAt: time.finishedAt,
+          checkpoint: Prisma.DbNull,
         },
       }),
     ]);
@@ -124,8 +177,9 @@ export class RunRecording {
    * resumes it) and the task whose log its next part will write to, at once.
    */
   async pause(outcome: RunOutcome, next: { elapsedTime: number; taskId: string }): Promise<void> {
+    const executions = await this.unwritten();
     await this.db.$transaction([
-      this.db.workflowNodeExecution.createMany({ data: this.executions }),
+      this.db.workflowNodeExecution.createMany({ data: executions }),
       this.db.workflowPause.create({
         data: {
           workflowRunId: this.run.id,
@@ -138,6 +192,7 @@ export class RunRecording {
         data: {
           status: "paused",
           taskId: next.taskId,
+          checkpoint: Prisma.DbNull,
           elapsedTime: { increment: next.elapsedTime },
           totalTokens: outcome.tokens,
           totalSteps: outcome.steps,

@@ -20,7 +20,7 @@ import type { WorkflowEnvelope, WorkflowEvent } from "./events.js";
 import { WorkflowGraph } from "./graph.js";
 import { createForm, HUMAN_INPUT, type HumanInputRequest } from "./human-input.service.js";
 import { createExecutors } from "./nodes/index.js";
-import { RunRecording, type NewRun } from "./run-recording.js";
+import { RunRecording, type ClaimedRun, type NewRun } from "./run-recording.js";
 import { RunStream } from "./run-stream.js";
 import { VariablePool } from "./variable-pool.js";
 
@@ -52,8 +52,11 @@ type RunPlan = {
   /** The conversation before this turn, for LLM memory (chatflows). */
   history: HistoryTurn[];
   chat: ChatflowTurn | null;
-  /** Set when a paused run comes back: where it stood, and what answered its form. */
-  resumed: { state: EngineState; answer: FormAnswer } | null;
+  /**
+   * Set when a run goes on from a saved state: a paused run coming back (with what answered its form),
+   * or a run whose instance died, taken over from its last checkpoint (answer null).
+   */
+  resumed: { state: EngineState; answer: FormAnswer | null } | null;
 };
 
 /** A run about to start for the first time, before its ids and pool are made. */
@@ -104,7 +107,25 @@ export class RunSession {
    */
   static async resume(deps: WorkflowDeps, runId: string, answer: FormAnswer): Promise<RunSession | null> {
     const claimed = await RunRecording.claimPause(deps.db, runId);
-    if (!claimed) return null;
+    return claimed ? RunSession.goOn(deps, claimed, answer) : null;
+  }
+
+  /**
+   * A running run whose instance died, continued here from its last finished node: the same run and
+   * task (its log goes on). Null when it cannot be: not running, no checkpoint, or the checkpoint names
+   * nodes its graph does not have.
+   */
+  static async takeOver(deps: WorkflowDeps, runId: string): Promise<RunSession | null> {
+    const loaded = await RunRecording.loadRunning(deps.db, runId);
+    if (!loaded) return null;
+    const graph = WorkflowGraph.fromDsl(loaded.run.workflow.graph);
+    const named = [...loaded.state.started, ...loaded.state.paused];
+    if (named.some((id) => !graph.nodes.has(id))) return null;
+    return RunSession.goOn(deps, loaded, null);
+  }
+
+  /** A run going on from a saved state: a pause answered, or a checkpoint taken over. */
+  private static async goOn(deps: WorkflowDeps, claimed: ClaimedRun, answer: FormAnswer | null): Promise<RunSession> {
     const { run, viewer, state } = claimed;
     const chatflow = run.type === "chat";
     const message = chatflow && run.messageId ? await deps.db.message.findUnique({ where: { id: run.messageId } }) : null;
@@ -134,6 +155,7 @@ export class RunSession {
       resumed: { state, answer },
     });
   }
+
 
   private static firstPart(deps: WorkflowDeps, first: FirstPart): RunSession {
     const { viewer, workflow, conversationVariables, createdAt, ...rest } = first;
@@ -165,8 +187,11 @@ export class RunSession {
     return this.plan.run.id;
   }
 
-  /** Run it as a task whose events any reader can follow; `result` settles when the run ends or pauses. */
-  async start(): Promise<StartedRun> {
+  /**
+   * Run it as a task whose events any reader can follow; `result` settles when the run ends or pauses.
+   * `adopted`: a taken-over run's task, whose log goes on after `lastSeq`.
+   */
+  async start(adopted?: { lastSeq: number }): Promise<StartedRun> {
     const { viewer } = this.plan;
     let settle!: { resolve(o: RunOutcome): void; reject(e: unknown): void };
     const result = new Promise<RunOutcome>((resolve, reject) => (settle = { resolve, reject }));
@@ -175,6 +200,7 @@ export class RunSession {
       { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode, workflowRunId: this.runId, messageId: this.envelope.messageId },
       (task) => this.run(task).then(settle.resolve, settle.reject),
       this.plan.run.taskId,
+      adopted,
     );
     return { taskId: started.taskId, runId: this.runId, result };
   }
@@ -184,12 +210,14 @@ export class RunSession {
     const { plan } = this;
     const stream = new RunStream(task, this.envelope, plan.graph);
     const began = performance.now();
-    await stream.started({ inputs: plan.inputs, sys: plan.sys, resumed: plan.resumed !== null });
+    // A run taken over after a crash goes on in the same log: its readers saw it start already.
+    const takenOver = plan.resumed !== null && plan.resumed.answer === null;
+    if (!takenOver) await stream.started({ inputs: plan.inputs, sys: plan.sys, resumed: plan.resumed !== null });
     // Embedded PGlite runs in this thread and never waits on I/O: let the first event reach the socket
     // before the run's database work starts (the run's row too: the first event waits behind no write).
     await new Promise((resolve) => setImmediate(resolve));
-    if (plan.resumed) await this.takeAnswer(plan.resumed.answer, stream);
-    else await this.recording.create(this.newRun());
+    if (plan.resumed?.answer) await this.takeAnswer(plan.resumed.answer, stream);
+    else if (!plan.resumed) await this.recording.create(this.newRun());
     const outcome = await this.executeGraph(stream);
     const elapsedTime = (performance.now() - began) / 1000;
     return outcome.status === "paused" ? this.pause(outcome, { elapsedTime, stream }) : this.finish(outcome, { elapsedTime, stream });
@@ -199,7 +227,9 @@ export class RunSession {
   private newRun(): NewRun {
     const { plan, envelope } = this;
     const type = envelope.mode === "workflow" ? "workflow" : "chat";
-    return { ...plan.run, viewer: plan.viewer, workflow: plan.workflow, type, inputs: plan.inputs, conversationId: envelope.conversationId, messageId: envelope.messageId };
+    const start = plan.graph.startOf(null).id;
+    const checkpoint = { taken: [], started: [start], paused: [start], pool: plan.pool.snapshot(), totals: { steps: 0, tokens: 0, exceptions: 0, answer: "" }, index: 0, streamed: [] };
+    return { ...plan.run, viewer: plan.viewer, workflow: plan.workflow, type, inputs: plan.inputs, conversationId: envelope.conversationId, messageId: envelope.messageId, checkpoint };
   }
 
   /** The form's answer (or its timeout) goes where the waiting node looks for it when it runs again. */
@@ -226,6 +256,7 @@ export class RunSession {
         await stream.engineEvent(event);
       },
       signal: stream.signal,
+      onCheckpoint: (state) => this.recording.checkpoint(state),
       maxSteps: MAX_STEPS,
       deadline: Date.now() + MAX_RUN_MS,
       streamTo: this.envelope.mode === "workflow" ? "end" : "answer",
