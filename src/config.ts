@@ -53,6 +53,8 @@ const envSchema = z.object({
       }
       return origins;
     }),
+  REMOTE_FILE_MAX_BYTES: limit(10 * 1024 * 1024),
+  REMOTE_FILE_TIMEOUT_MS: limit(10_000),
   TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // GraphQL limits (src/graphql/policy.ts): what one request may ask for, on every transport.
@@ -76,8 +78,10 @@ export type Config = {
   openaiBaseUrl?: string;
   openaiApiKey?: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
-  /** Hosts, addresses and CIDRs that outbound requests (http-request nodes) may reach although private. */
+  /** Hosts, addresses and CIDRs that outbound requests (http-request nodes, remote files) may reach although private. */
   outboundAllow: string[];
+  /** Caps on a remote file (image) the gateway fetches to show a model. */
+  remoteFiles: { maxBytes: number; timeoutMs: number };
   /** How long a finished task's events can be replayed (resume). */
   taskRetentionMs: number;
   /**
@@ -134,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     outboundAllow: e.OUTBOUND_ALLOW,
+    remoteFiles: { maxBytes: e.REMOTE_FILE_MAX_BYTES, timeoutMs: e.REMOTE_FILE_TIMEOUT_MS },
     trustProxy: e.TRUST_PROXY,
     corsAllowOrigins: e.CORS_ALLOW_ORIGINS,
     graphql: {

@@ -32,6 +32,11 @@ describe("configuration", () => {
     expect(loadConfig({ DATA_DIR: tmp(), ...env }).graphql).toEqual({ maxBodyBytes: 2048, maxTokens: 3, maxDepth: 4, maxAliases: 0, maxDirectives: 6, maxCost: 7, maxModelCalls: 0 });
   });
 
+  it("caps the remote files fetched for models, changeably", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).remoteFiles).toEqual({ maxBytes: 10 * 1024 * 1024, timeoutMs: 10_000 });
+    expect(loadConfig({ DATA_DIR: tmp(), REMOTE_FILE_MAX_BYTES: "1000", REMOTE_FILE_TIMEOUT_MS: "500" }).remoteFiles).toEqual({ maxBytes: 1000, timeoutMs: 500 });
+  });
+
   it("keeps the embedded secret key in DATA_DIR, so passports survive a restart", () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir }).secretKey;
@@ -50,6 +55,8 @@ describe("configuration", () => {
     [{ GRAPHQL_MAX_DEPTH: "0" }, /^GRAPHQL_MAX_DEPTH: /],
     [{ GRAPHQL_MAX_COST: "lots" }, /^GRAPHQL_MAX_COST: /],
     [{ GRAPHQL_MAX_ALIASES: "-1" }, /^GRAPHQL_MAX_ALIASES: /],
+    [{ REMOTE_FILE_MAX_BYTES: "0" }, /^REMOTE_FILE_MAX_BYTES: /],
+    [{ REMOTE_FILE_TIMEOUT_MS: "soon" }, /^REMOTE_FILE_TIMEOUT_MS: /],
     [{ SECRET_KEY: "short" }, /^SECRET_KEY: must be at least 16 characters/],
     [{ DATABASE_URL: "postgresql://postgres@127.0.0.1/db" }, /^SECRET_KEY: required when DATABASE_URL is set/],
     [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY: must be false, true or the number of proxies/],
