@@ -4,6 +4,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { z } from "zod";
 import { parseAllowList } from "./providers/http/safe-fetch.js";
+import type { ConnectionLimits } from "./http/connections.js";
 
 const optionalUrl = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
@@ -55,6 +56,11 @@ const envSchema = z.object({
     }),
   REMOTE_FILE_MAX_BYTES: limit(10 * 1024 * 1024),
   REMOTE_FILE_TIMEOUT_MS: limit(10_000),
+  // Connections (src/http/connections.ts).
+  MAX_CONNECTIONS: limit(10_000),
+  HEADERS_TIMEOUT_MS: limit(10_000),
+  REQUEST_TIMEOUT_MS: limit(60_000),
+  WRITE_TIMEOUT_MS: limit(30_000),
   TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // GraphQL limits (src/graphql/policy.ts): what one request may ask for, on every transport.
@@ -92,6 +98,7 @@ export type Config = {
   /** Origins allowed to call cross-origin with credentials; empty echoes every Origin (Dify's `*`). */
   corsAllowOrigins: string[];
   graphql: GraphQLLimits;
+  connections: ConnectionLimits;
 };
 
 export type GraphQLLimits = {
@@ -123,6 +130,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}) (got ${JSON.stringify(cleaned.HEADERS_TIMEOUT_MS ?? String(e.HEADERS_TIMEOUT_MS))})`);
+  }
   if (e.DATABASE_URL && !e.SECRET_KEY) {
     throw new ConfigError("SECRET_KEY: required when DATABASE_URL is set (every instance must sign passports alike)");
   }
@@ -149,6 +159,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxCost: e.GRAPHQL_MAX_COST,
       maxModelCalls: e.GRAPHQL_MAX_MODEL_CALLS,
+    },
+    connections: {
+      maxConnections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      writeTimeoutMs: e.WRITE_TIMEOUT_MS,
     },
   };
 }
