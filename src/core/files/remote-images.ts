@@ -47,6 +47,7 @@ export class RemoteImages {
 
   /** `messages` with every image part's URL replaced by a data URL of what it names (fetched if need be). */
   async inline(messages: ChatMessage[], signal?: AbortSignal): Promise<ChatMessage[]> {
+    if (messages.every((m) => typeof m.content === "string")) return messages; // no images: most prompts
     return Promise.all(
       messages.map(async (m) => {
         if (typeof m.content === "string") return m;
