@@ -4,6 +4,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { z } from "zod";
 import { parseAllowList } from "./providers/http/safe-fetch.js";
+import type { ConnectionLimits } from "./http/connections.js";
 
 const optionalUrl = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
@@ -53,6 +54,13 @@ const envSchema = z.object({
       }
       return origins;
     }),
+  REMOTE_FILE_MAX_BYTES: limit(10 * 1024 * 1024),
+  REMOTE_FILE_TIMEOUT_MS: limit(10_000),
+  // Connections (src/http/connections.ts).
+  MAX_CONNECTIONS: limit(10_000),
+  HEADERS_TIMEOUT_MS: limit(10_000),
+  REQUEST_TIMEOUT_MS: limit(60_000),
+  WRITE_TIMEOUT_MS: limit(30_000),
   TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   // With REDIS_URL: how long a reader waits for Redis, and how much of the events Redis has not taken yet is kept.
   REDIS_OUTAGE_SECONDS: limit(60),
@@ -81,8 +89,10 @@ export type Config = {
   openaiBaseUrl?: string;
   openaiApiKey?: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
-  /** Hosts, addresses and CIDRs that outbound requests (http-request nodes) may reach although private. */
+  /** Hosts, addresses and CIDRs that outbound requests (http-request nodes, remote files) may reach although private. */
   outboundAllow: string[];
+  /** Caps on a remote file (image) the gateway fetches to show a model. */
+  remoteFiles: { maxBytes: number; timeoutMs: number };
   /** How long a finished task's events can be replayed (resume). */
   taskRetentionMs: number;
   /** The Redis task store through an outage: readers give up after `outageLimitMs`; `maxBufferedBytes` of events wait. */
@@ -97,6 +107,7 @@ export type Config = {
   /** Origins allowed to call cross-origin with credentials; empty echoes every Origin (Dify's `*`). */
   corsAllowOrigins: string[];
   graphql: GraphQLLimits;
+  connections: ConnectionLimits;
 };
 
 export type GraphQLLimits = {
@@ -128,6 +139,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}) (got ${JSON.stringify(cleaned.HEADERS_TIMEOUT_MS ?? String(e.HEADERS_TIMEOUT_MS))})`);
+  }
   if (e.DATABASE_URL && !e.SECRET_KEY) {
     throw new ConfigError("SECRET_KEY: required when DATABASE_URL is set (every instance must sign passports alike)");
   }
@@ -145,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instanceLeaseMs: e.INSTANCE_LEASE_MS,
     taskEvents: { outageLimitMs: e.REDIS_OUTAGE_SECONDS * 1000, maxBufferedBytes: e.TASK_EVENT_BUFFER_MB * 1024 * 1024 },
     outboundAllow: e.OUTBOUND_ALLOW,
+    remoteFiles: { maxBytes: e.REMOTE_FILE_MAX_BYTES, timeoutMs: e.REMOTE_FILE_TIMEOUT_MS },
     trustProxy: e.TRUST_PROXY,
     corsAllowOrigins: e.CORS_ALLOW_ORIGINS,
     graphql: {
@@ -155,6 +170,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxCost: e.GRAPHQL_MAX_COST,
       maxModelCalls: e.GRAPHQL_MAX_MODEL_CALLS,
+    },
+    connections: {
+      maxConnections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      writeTimeoutMs: e.WRITE_TIMEOUT_MS,
     },
   };
 }

@@ -25,13 +25,15 @@ import type { Services } from "./core/services.js";
 import { AppError } from "./core/errors.js";
 import { clientAddress } from "./http/client-address.js";
 import { corsHeaders } from "./http/cors.js";
+import { isClientAbort } from "./http/client-abort.js";
+import { boundConnections, serverOptions } from "./http/connections.js";
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: string };
 
 /** `plugins`: more yoga plugins, after the policy's (tests install probes). */
 export function createHttpServer(
   services: Services,
-  config: Pick<Config, "trustProxy" | "corsAllowOrigins" | "graphql">,
+  config: Pick<Config, "trustProxy" | "corsAllowOrigins" | "graphql" | "connections">,
   log: Logger,
   options: { plugins?: Plugin<any, any, any>[] } = {},
 ) {
@@ -83,7 +85,7 @@ export function createHttpServer(
     new Router().on("GET", "/system-features", async () => ({ status: 200, body: systemFeatures() })),
   );
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
     setCorsHeaders(req, res);
@@ -110,7 +112,18 @@ export function createHttpServer(
       return;
     }
     writeJson(res, 404, { code: "not_found", message: "The requested URL was not found on the server.", status: 404 });
+  };
+
+  const server = createServer(serverOptions(config.connections), (req, res) => {
+    // Whatever a handler did not answer itself: a rejection here would otherwise be unhandled.
+    handle(req, res).catch((err: unknown) => {
+      if (isClientAbort(err, req)) log.debug({ path: req.url, err: (err as Error).message }, "client went away during the request");
+      else log.error({ err, method: req.method, path: req.url }, "unexpected error");
+      if (res.headersSent || req.destroyed) res.destroy();
+      else writeJson(res, 500, { message: "Internal Server Error", code: "unknown", status: 500 });
+    });
   });
+  const stopSweep = boundConnections(server, config.connections, log);
 
   // A message over the body cap closes the socket (1009) while it is still arriving.
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxBodyBytes });
@@ -166,6 +179,7 @@ export function createHttpServer(
   return {
     server,
     async close() {
+      stopSweep();
       await ws.dispose();
       wss.close();
       server.closeAllConnections();

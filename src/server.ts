@@ -58,6 +58,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       taskStore,
       rateLimiter: rateLimiters.limiter,
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
+      remoteFiles: config.remoteFiles,
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
       // Embedded, this process alone holds the data directory: whatever ran before it is dead.

@@ -32,6 +32,17 @@ describe("configuration", () => {
     expect(loadConfig({ DATA_DIR: tmp(), ...env }).graphql).toEqual({ maxBodyBytes: 2048, maxTokens: 3, maxDepth: 4, maxAliases: 0, maxDirectives: 6, maxCost: 7, maxModelCalls: 0 });
   });
 
+  it("caps the remote files fetched for models, changeably", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).remoteFiles).toEqual({ maxBytes: 10 * 1024 * 1024, timeoutMs: 10_000 });
+    expect(loadConfig({ DATA_DIR: tmp(), REMOTE_FILE_MAX_BYTES: "1000", REMOTE_FILE_TIMEOUT_MS: "500" }).remoteFiles).toEqual({ maxBytes: 1000, timeoutMs: 500 });
+  });
+
+  it("bounds connections, changeably", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).connections).toEqual({ maxConnections: 10_000, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, writeTimeoutMs: 30_000 });
+    const env = { MAX_CONNECTIONS: "5", HEADERS_TIMEOUT_MS: "100", REQUEST_TIMEOUT_MS: "200", WRITE_TIMEOUT_MS: "300" };
+    expect(loadConfig({ DATA_DIR: tmp(), ...env }).connections).toEqual({ maxConnections: 5, headersTimeoutMs: 100, requestTimeoutMs: 200, writeTimeoutMs: 300 });
+  });
+
   it("keeps the embedded secret key in DATA_DIR, so passports survive a restart", () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir }).secretKey;
@@ -50,6 +61,12 @@ describe("configuration", () => {
     [{ GRAPHQL_MAX_DEPTH: "0" }, /^GRAPHQL_MAX_DEPTH: /],
     [{ GRAPHQL_MAX_COST: "lots" }, /^GRAPHQL_MAX_COST: /],
     [{ GRAPHQL_MAX_ALIASES: "-1" }, /^GRAPHQL_MAX_ALIASES: /],
+    [{ REMOTE_FILE_MAX_BYTES: "0" }, /^REMOTE_FILE_MAX_BYTES: /],
+    [{ REMOTE_FILE_TIMEOUT_MS: "soon" }, /^REMOTE_FILE_TIMEOUT_MS: /],
+    [{ MAX_CONNECTIONS: "0" }, /^MAX_CONNECTIONS: /],
+    [{ WRITE_TIMEOUT_MS: "1.5" }, /^WRITE_TIMEOUT_MS: /],
+    [{ REQUEST_TIMEOUT_MS: "-1" }, /^REQUEST_TIMEOUT_MS: /],
+    [{ HEADERS_TIMEOUT_MS: "20000", REQUEST_TIMEOUT_MS: "10000" }, /^HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS \(10000\) \(got "20000"\)$/],
     [{ SECRET_KEY: "short" }, /^SECRET_KEY: must be at least 16 characters/],
     [{ DATABASE_URL: "postgresql://postgres@127.0.0.1/db" }, /^SECRET_KEY: required when DATABASE_URL is set/],
     [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY: must be false, true or the number of proxies/],

@@ -8,6 +8,7 @@ import type { OutboundFetch } from "./ports/outbound-fetch.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
+import type { RemoteFileLimits } from "./files/remote-images.js";
 import { appService } from "./apps/app-info.service.js";
 import { authService } from "./auth/passport.service.js";
 import { ViewerCache } from "./auth/viewer-cache.js";
@@ -34,6 +35,8 @@ export type CorePorts = {
   sandbox: () => Sandbox;
   /** Outbound HTTP for URLs users and app files name, under the deployment's outbound policy. */
   fetch: OutboundFetch;
+  /** Caps on the remote files (images) fetched for models; defaults without. */
+  remoteFiles?: RemoteFileLimits;
   rateLimiter: RateLimiterFactory;
   log: Logger;
   /** Signs passports. */

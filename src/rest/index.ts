@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Client, Services } from "../core/services.js";
 import { createContext, writeError, writeJson, writeRawJson } from "./http.js";
 import { Router } from "./router.js";
+import { isClientAbort } from "../http/client-abort.js";
 import { registerAppRoutes } from "./app.routes.js";
 import { registerPassportRoutes } from "./passport.routes.js";
 import { registerGenerationRoutes } from "./generation.routes.js";
@@ -64,7 +65,10 @@ export function createRestHandler(services: Services, log: Logger, router = crea
         res.end();
       }
     } catch (err) {
-      if (res.headersSent) {
+      if (isClientAbort(err, req)) {
+        log.debug({ requestId, method, path: url.pathname, err: (err as Error).message }, "client went away during the request");
+        res.destroy();
+      } else if (res.headersSent) {
         log.error({ err, requestId }, "error after the response started");
         res.destroy();
       } else if (err instanceof AppError) {

@@ -2,10 +2,12 @@
 // the client's 400, on both surfaces, before any model call or write; they used to answer 500.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { startImageServer, type ImageServer } from "../support/image-server.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 
 describe.each(backends)("text that cannot be stored, on %s", (backend) => {
   let fake: FakeOpenAI;
+  let images: ImageServer;
   let s: TestServer;
   let code: string;
   let token: string;
@@ -13,12 +15,15 @@ describe.each(backends)("text that cannot be stored, on %s", (backend) => {
 
   beforeAll(async () => {
     fake = await startFakeOpenAI({ reply: () => "fine" });
-    s = await startTestServer(backend, { OPENAI_BASE_URL: fake.baseUrl });
+    // The app sees images, which the gateway fetches: from this loopback server, allowed for it.
+    images = await startImageServer("127.0.0.2");
+    s = await startTestServer(backend, { OPENAI_BASE_URL: fake.baseUrl, OUTBOUND_ALLOW: "127.0.0.2" });
     code = (await s.importApp("apps/chat-travel-planner.yml")).code;
     token = await s.passport(code);
   });
   afterAll(async () => {
     await s?.close();
+    await images?.close();
     await fake?.close();
   });
 
@@ -51,7 +56,7 @@ describe.each(backends)("text that cannot be stored, on %s", (backend) => {
   });
 
   it("takes a remote file whose URL does not percent-decode", async () => {
-    const url = "https://example.com/photos/%E0%A4%A.png";
+    const url = images.url("/photos/%E0%A4%A.png");
     const res = await chat(JSON.stringify({ query: "what is this?", inputs, files: [{ type: "image", transfer_method: "remote_url", url }] }));
     expect(res.status).toBe(200);
     expect((await res.json()).answer).toBe("fine");

@@ -1,8 +1,21 @@
 // Remote files in runs: sys.files, and an LLM node's vision parts. Uploaded files are not offered yet.
+// Images are fetched by the gateway (test/files/remote-images.test.ts has the outbound policy's refusals).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
+import { PICTURE, startImageServer, type ImageServer } from "../support/image-server.js";
 import { readSse } from "../support/sse.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+
+const DATA_URL = `data:image/png;base64,${PICTURE.toString("base64")}`;
+// The pictures' server: on a loopback address the gateway is allowed to reach (OUTBOUND_ALLOW).
+const ALLOWED = { OUTBOUND_ALLOW: "127.0.0.2" };
+let images: ImageServer;
+beforeAll(async () => {
+  images = await startImageServer("127.0.0.2");
+});
+afterAll(async () => {
+  await images?.close();
+});
 
 describe("files in workflow runs", () => {
   let fake: FakeOpenAI;
@@ -10,7 +23,7 @@ describe("files in workflow runs", () => {
   let passport: string;
   beforeAll(async () => {
     fake = await startFakeOpenAI({ reply: () => "a cat" });
-    s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+    s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl, ...ALLOWED });
     passport = await s.passport((await s.importApp("workflows/workflow-describe-image.yml")).code);
   });
   afterAll(async () => {
@@ -22,14 +35,14 @@ describe("files in workflow runs", () => {
     s.api("/workflows/run", { method: "POST", passport, headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: {}, files }) });
 
   it("puts remote files in sys.files and sends images to a vision LLM node as image parts", async () => {
-    const url = "https://example.com/pets/cat.png";
+    const url = images.url("/pets/cat.png");
     const { events } = await readSse(await run([{ type: "image", transfer_method: "remote_url", url }]));
     expect(events.at(-1).data).toMatchObject({ status: "succeeded", outputs: { text: "a cat" } });
     const sysFiles = events[0].data.inputs["sys.files"];
     expect(sysFiles).toEqual([expect.objectContaining({ dify_model_identity: "__dify__file__", type: "image", transfer_method: "remote_url", url, filename: "cat.png", extension: ".png" })]);
     expect(fake.requests.at(-1)!.body.messages).toEqual([
       { role: "system", content: "Describe images." },
-      { role: "user", content: [{ type: "text", text: "What is in the picture?" }, { type: "image_url", image_url: { url, detail: "low" } }] },
+      { role: "user", content: [{ type: "text", text: "What is in the picture?" }, { type: "image_url", image_url: { url: DATA_URL, detail: "low" } }] },
     ]);
   });
 
@@ -71,10 +84,10 @@ describe("file inputs of a start node", () => {
 describe("images in chat apps", () => {
   it("go to the model when the app allows image upload, and are kept as the message's files", async () => {
     const fake = await startFakeOpenAI({ reply: () => "nice photo" });
-    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl, ...ALLOWED });
     try {
       const passport = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
-      const url = "https://example.com/kyoto.jpg";
+      const url = images.url("/kyoto.png");
       const res = await s.api("/chat-messages", {
         method: "POST",
         passport,
@@ -85,7 +98,7 @@ describe("images in chat apps", () => {
       expect(body.answer).toBe("nice photo");
       expect(fake.requests.at(-1)!.body.messages.at(-1)).toEqual({
         role: "user",
-        content: [{ type: "text", text: "Where is this?" }, { type: "image_url", image_url: { url, detail: "high" } }],
+        content: [{ type: "text", text: "Where is this?" }, { type: "image_url", image_url: { url: DATA_URL, detail: "high" } }],
       });
       const list = await (await s.api(`/messages?conversation_id=${body.conversation_id}`, { passport })).json();
       expect(list.data[0].message_files).toEqual([expect.objectContaining({ type: "image", url, transfer_method: "remote_url", belongs_to: "user" })]);
@@ -108,10 +121,10 @@ describe("images in chat apps", () => {
 describe("images in chat apps over GraphQL", () => {
   it("reach the model as typed FileInputs and come back as the message's typed files", async () => {
     const fake = await startFakeOpenAI({ reply: () => "nice photo" });
-    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+    const s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl, ...ALLOWED });
     try {
       const passport = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
-      const url = "https://example.com/kyoto.jpg";
+      const url = images.url("/kyoto.png");
       const sent = await s.graphql(
         `mutation($i: ChatMessageInput!) { sendChatMessage(input: $i) { ... on GenerationResult { answer message { files { type url transferMethod belongsTo } } } } }`,
         { i: { query: "Where is this?", inputs: { traveller: "Ana", destination: "Kyoto" }, files: [{ type: "IMAGE", transferMethod: "REMOTE_URL", url }] } },
@@ -123,7 +136,7 @@ describe("images in chat apps over GraphQL", () => {
       });
       expect(fake.requests.at(-1)!.body.messages.at(-1)).toEqual({
         role: "user",
-        content: [{ type: "text", text: "Where is this?" }, { type: "image_url", image_url: { url, detail: "high" } }],
+        content: [{ type: "text", text: "Where is this?" }, { type: "image_url", image_url: { url: DATA_URL, detail: "high" } }],
       });
     } finally {
       await s.close();

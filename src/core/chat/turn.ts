@@ -68,6 +68,8 @@ export async function openChatTurn(
     prompt?: (t: { inputs: Record<string, unknown>; history: HistoryTurn[]; query: string }) => ChatMessage[];
     /** The user's files of this turn, kept as the message's files. */
     files?: FileValue[];
+    /** Work that may still refuse the turn (fetching its remote images), after its checks and before any write. */
+    beforeWrite?: (t: { inputs: Record<string, unknown> }) => Promise<void>;
   },
 ): Promise<ChatTurn> {
   const query = requireQuery(req.query, true);
@@ -81,6 +83,7 @@ export async function openChatTurn(
   const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : resolveFileInputs(opts.form, validateInputs(opts.form, req.inputs ?? {}));
   const thread = conversation ? await threadOf(db, viewer, conversation.id, parentId) : { parentId: null, history: [] };
   const prompt = opts.prompt?.({ inputs, history: thread.history, query }) ?? [];
+  await opts.beforeWrite?.({ inputs });
 
   // The ids are made here and the rows written in the background: the model request need not wait
   // for the database (on embedded PGlite, those writes hold up this whole thread for a few ms).

@@ -14,13 +14,15 @@ import type { GenerationEnvelope, GenerationEvent } from "./events.js";
 import { validateInputs } from "../apps/inputs.js";
 import { openChatTurn, requireQuery, type ChatRequest } from "../chat/turn.js";
 import { estimateTokens, withImages } from "../chat/model-messages.js";
-import { imageUrls, parseFiles } from "../files/file-refs.js";
+import { parseFiles } from "../files/file-refs.js";
+import { namedImages, RemoteImages, type RemoteFileLimits } from "../files/remote-images.js";
+import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages } from "./prompt.js";
 import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
 import { storedMetadata } from "../messages/message.service.js";
 
-export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger };
+export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger; fetch: OutboundFetch; remoteFiles?: RemoteFileLimits };
 
 export type CompletionRequest = { query?: unknown; inputs?: unknown };
 export type { ChatRequest };
@@ -56,20 +58,24 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
   const config = modelConfigOf(viewer);
   const files = parseFiles(req.files);
   // Images go to the model only when the app lets users attach them (model_config.file_upload.image).
-  const images = config.file_upload?.image?.enabled ? imageUrls(files) : [];
+  const images = config.file_upload?.image?.enabled ? namedImages(files, "files") : [];
+  const remote = new RemoteImages(deps.fetch, deps.remoteFiles);
   const turn = await openChatTurn(deps.db, viewer, req, {
     form: userInputForm(viewer.app.mode, config, null),
     introduction: config.opening_statement ?? null,
     modelId: config.model.name,
     files,
-    prompt: ({ inputs, history, query }) => withImages(buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }), images, config.file_upload?.image?.detail),
+    beforeWrite: () => remote.prefetch(images),
+    // The stored prompt names the images by URL; the model gets them inlined, below.
+    prompt: ({ inputs, history, query }) =>
+      withImages(buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }), images.map((i) => i.file.url), config.file_upload?.image?.detail),
   });
   return run(deps, viewer, {
     kind: "chat",
     stored: turn.stored,
     envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: turn.createdAt, mode: viewer.app.mode },
     config,
-    messages: turn.prompt,
+    messages: await remote.inline(turn.prompt),
     moderationText: { inputs: turn.inputs, query: turn.query },
   });
 }

@@ -25,4 +25,12 @@ export type OutboundResponse = {
  * Fetch `url` under the deployment's outbound policy. Rejects with AppErrors (`ssrf_refused`,
  * `http_request_failed`, `http_request_timeout`, `response_too_large`, ...) or an AbortError.
  */
-export type OutboundFetch = (url: string, init: OutboundRequest, options?: { timeoutMs?: number }) => Promise<OutboundResponse>;
+export type OutboundFetch = (url: string, init: OutboundRequest, options?: OutboundLimits) => Promise<OutboundResponse>;
+
+/** Caps for one request; the adapter has defaults for each. */
+export type OutboundLimits = {
+  /** The whole exchange: DNS, connect, every redirect hop and the full body. */
+  timeoutMs?: number;
+  /** The body; more is `response_too_large`, not a truncation. */
+  maxBytes?: number;
+};

@@ -6,9 +6,10 @@ import { requireChatApp } from "../apps/modes.js";
 import { openChatTurn, type ChatRequest } from "../chat/turn.js";
 import { AppError } from "../errors.js";
 import { parseFiles } from "../files/file-refs.js";
+import { RemoteImages } from "../files/remote-images.js";
 import { chatflowAnswer, type ChatflowAnswer } from "./chatflow-turn.js";
 import { RunSession, type WorkflowDeps } from "./run-session.js";
-import { publishedWorkflow } from "./run.service.js";
+import { imagesForVision, publishedWorkflow } from "./run.service.js";
 
 export type StartedChatflow = {
   taskId: string;
@@ -26,13 +27,15 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
   const workflow = await publishedWorkflow(deps.db, viewer);
   const files = parseFiles(req.files);
   const features = (workflow.features ?? {}) as { opening_statement?: string };
+  const images = new RemoteImages(deps.fetch, deps.remoteFiles);
   const turn = await openChatTurn(deps.db, viewer, req, {
     form: userInputForm("advanced-chat", null, workflow.graph),
     introduction: features.opening_statement || null,
     modelId: null,
+    beforeWrite: ({ inputs }) => images.prefetch(imagesForVision(workflow, inputs, files)),
   });
   await turn.stored; // the run refers to the message and its answer is saved on it
-  const session = await RunSession.forChatflowTurn(deps, { viewer, workflow, turn, files });
+  const session = await RunSession.forChatflowTurn(deps, { viewer, workflow, turn, files, images });
   const started = await session.start();
   const result = started.result.then(chatflowAnswer);
   result.catch(() => {}); // a caller that only streams need not await it; a failed run rejects it

@@ -9,6 +9,7 @@ import type { Viewer } from "../auth/passport.service.js";
 import { threadOf, type ChatTurn, type HistoryTurn } from "../chat/turn.js";
 import { AppError } from "../errors.js";
 import type { FileValue } from "../files/file-refs.js";
+import { RemoteImages, type RemoteFileLimits } from "../files/remote-images.js";
 import type { Db } from "../ports/database.js";
 import type { ModelProvider } from "../ports/model.js";
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
@@ -24,7 +25,15 @@ import { RunRecording, type ClaimedRun, type NewRun } from "./run-recording.js";
 import { RunStream } from "./run-stream.js";
 import { VariablePool } from "./variable-pool.js";
 
-export type WorkflowDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger; sandbox: () => Sandbox; fetch: OutboundFetch };
+export type WorkflowDeps = {
+  db: Db;
+  models: ModelProvider;
+  tasks: TaskRunner;
+  log: Logger;
+  sandbox: () => Sandbox;
+  fetch: OutboundFetch;
+  remoteFiles?: RemoteFileLimits;
+};
 
 export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
 
@@ -52,6 +61,8 @@ type RunPlan = {
   /** The conversation before this turn, for LLM memory (chatflows). */
   history: HistoryTurn[];
   chat: ChatflowTurn | null;
+  /** The run's remote images, fetched before it started; any other is fetched when a node needs it (a resumed run's). */
+  images: RemoteImages;
   /**
    * Set when a run goes on from a saved state: a paused run coming back (with what answered its form),
    * or a run whose instance died, taken over from its last checkpoint (answer null).
@@ -60,7 +71,7 @@ type RunPlan = {
 };
 
 /** A run about to start for the first time, before its ids and pool are made. */
-type FirstPart = Pick<RunPlan, "viewer" | "workflow" | "inputs" | "history" | "chat"> & {
+type FirstPart = Pick<RunPlan, "viewer" | "workflow" | "inputs" | "history" | "chat" | "images"> & {
   sys: Record<string, unknown>;
   conversationVariables: Record<string, unknown>;
   /** The message's creation (chatflows); a workflow run's events carry the run's. */
@@ -80,14 +91,14 @@ export class RunSession {
   }
 
   /** A workflow app's run (POST /workflows/run), on validated inputs. */
-  static forWorkflow(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; inputs: Record<string, unknown>; files: FileValue[] }): RunSession {
-    const { files, ...rest } = run;
-    return RunSession.firstPart(deps, { ...rest, sys: { files }, conversationVariables: {}, history: [], chat: null });
+  static forWorkflow(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; inputs: Record<string, unknown>; files: FileValue[]; images?: RemoteImages }): RunSession {
+    const { files, images, ...rest } = run;
+    return RunSession.firstPart(deps, { ...rest, images: images ?? new RemoteImages(deps.fetch, deps.remoteFiles), sys: { files }, conversationVariables: {}, history: [], chat: null });
   }
 
   /** A chatflow turn's run: the turn's message gets the answer; the conversation's variables carry over. */
-  static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[] }): Promise<RunSession> {
-    const { viewer, workflow, turn } = run;
+  static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[]; images?: RemoteImages }): Promise<RunSession> {
+    const { viewer, workflow, turn, images } = run;
     const chat = new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: turn.messageId, conversationId: turn.conversationId, workflow });
     return RunSession.firstPart(deps, {
       viewer,
@@ -97,6 +108,7 @@ export class RunSession {
       conversationVariables: await chat.variables(),
       history: turn.history,
       chat,
+      images: images ?? new RemoteImages(deps.fetch, deps.remoteFiles),
       createdAt: turn.createdAt,
     });
   }
@@ -152,6 +164,7 @@ export class RunSession {
         chatflow && run.messageId && run.conversationId
           ? new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: run.messageId, conversationId: run.conversationId, workflow })
           : null,
+      images: new RemoteImages(deps.fetch, deps.remoteFiles),
       resumed: { state, answer },
     });
   }
@@ -250,7 +263,7 @@ export class RunSession {
     const { deps, plan } = this;
     const requestInput = (request: HumanInputRequest) => this.requestInput(request, stream);
     const engine = new WorkflowEngine(plan.graph, {
-      executors: createExecutors({ models: deps.models, history: plan.history, sandbox: deps.sandbox, fetch: deps.fetch, requestInput }),
+      executors: createExecutors({ models: deps.models, history: plan.history, images: plan.images, sandbox: deps.sandbox, fetch: deps.fetch, requestInput }),
       onEvent: async (event: EngineEvent) => {
         if (event.type === "node_finished") this.recording.nodeFinished(event);
         await stream.engineEvent(event);

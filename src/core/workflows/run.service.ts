@@ -6,8 +6,10 @@ import { userInputForm } from "../apps/dsl.js";
 import { validateInputs } from "../apps/inputs.js";
 import { requireWorkflowApp } from "../apps/modes.js";
 import { appUnavailable } from "../errors.js";
-import { parseFiles, resolveFileInputs } from "../files/file-refs.js";
+import { parseFiles, resolveFileInputs, type FileValue } from "../files/file-refs.js";
+import { namedImages, RemoteImages, type NamedFile } from "../files/remote-images.js";
 import type { Db } from "../ports/database.js";
+import { WorkflowGraph } from "./graph.js";
 import { RunSession, type StartedRun, type WorkflowDeps } from "./run-session.js";
 
 // A workflow row is never changed (publishing makes a new one), so it can be kept by id: the start of
@@ -25,11 +27,25 @@ export async function publishedWorkflow(db: Db, viewer: Viewer): Promise<Workflo
   return workflow;
 }
 
+/**
+ * The image files a run may show a model: all of them (`files` and file inputs) when an LLM node of the
+ * workflow has vision on, else none. They are fetched before the run starts.
+ */
+export function imagesForVision(workflow: Workflow, inputs: Record<string, unknown>, files: FileValue[]): NamedFile[] {
+  const graph = WorkflowGraph.fromDsl(workflow.graph);
+  const sees = [...graph.nodes.values()].some((n) => n.data.type === "llm" && n.data.vision?.enabled);
+  if (!sees) return [];
+  return [...namedImages(files, "files"), ...Object.entries(inputs).flatMap(([name, value]) => namedImages(value, name))];
+}
+
 /** POST /workflows/run. */
 export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: { inputs?: unknown; files?: unknown }): Promise<StartedRun> {
   requireWorkflowApp(viewer.app);
   const workflow = await publishedWorkflow(deps.db, viewer);
   const form = userInputForm("workflow", null, workflow.graph);
   const inputs = resolveFileInputs(form, validateInputs(form, req.inputs ?? {}));
-  return RunSession.forWorkflow(deps, { viewer, workflow, inputs, files: parseFiles(req.files) }).start();
+  const files = parseFiles(req.files);
+  const images = new RemoteImages(deps.fetch, deps.remoteFiles);
+  await images.prefetch(imagesForVision(workflow, inputs, files)); // a refused URL is a 4xx, before the run's row
+  return RunSession.forWorkflow(deps, { viewer, workflow, inputs, files, images }).start();
 }

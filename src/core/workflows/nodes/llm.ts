@@ -5,6 +5,8 @@ import nunjucks from "nunjucks";
 import type { ChatMessage, ChatRole, ModelProvider } from "../../ports/model.js";
 import { withImages } from "../../chat/model-messages.js";
 import { imageUrls } from "../../files/file-refs.js";
+import type { RemoteImages } from "../../files/remote-images.js";
+import { AppError } from "../../errors.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 import type { VariablePool } from "../variable-pool.js";
@@ -24,6 +26,8 @@ export type LlmDeps = {
   models: ModelProvider;
   /** The conversation so far, oldest first (chatflows); empty for workflow apps. */
   history: HistoryTurn[];
+  /** The run's remote images: the model gets them as data URLs, never as URLs to fetch. */
+  images: RemoteImages;
 };
 
 export function buildLlmMessages(node: { data: Record<string, any> }, pool: VariablePool, history: HistoryTurn[]): ChatMessage[] {
@@ -65,9 +69,17 @@ export function llm(deps: LlmDeps): NodeExecutor {
     const model = ctx.node.data.model ?? {};
     if (!model.name) throw new NodeFailure("The LLM node names no model.", "ModelMissing");
     const messages = buildLlmMessages(ctx.node, ctx.pool, deps.history);
+    let sent: ChatMessage[];
+    try {
+      sent = await deps.images.inline(messages, ctx.signal);
+    } catch (err) {
+      if (err instanceof AppError) throw new NodeFailure(err.message, "RemoteFileError");
+      throw err;
+    }
     let text = "";
     let usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-    for await (const event of deps.models.stream({ model: model.name, messages, params: model.completion_params, signal: ctx.signal })) {
+    // The recorded prompts (processData) name images by URL; only the model sees their bytes.
+    for await (const event of deps.models.stream({ model: model.name, messages: sent, params: model.completion_params, signal: ctx.signal })) {
       if (event.type === "delta") {
         text += event.text;
         if (ctx.streamsText) await ctx.stream(event.text);
