@@ -1,7 +1,6 @@
 // llm: the node's prompt (messages with roles, `{{#…#}}` references, `{{#context#}}`, Jinja2 when the
 // message says so), chatflow memory (a window of the conversation), streamed when an answer or end
 // node shows its text directly.
-import nunjucks from "nunjucks";
 import type { ChatMessage, ChatRole, ModelProvider } from "../../ports/model.js";
 import { withImages } from "../../chat/model-messages.js";
 import { imageUrls } from "../../files/file-refs.js";
@@ -11,15 +10,30 @@ import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
 import type { VariablePool } from "../variable-pool.js";
 import { textOf } from "../variable-pool.js";
+import { pyJson, pyStr } from "../python-format.js";
 import type { HistoryTurn } from "../../chat/turn.js";
-
-const jinja = new nunjucks.Environment(null, { autoescape: false });
+import { renderJinja } from "./template-transform.js";
 
 type PromptMessage = { role?: string; text?: string; edition_type?: string; jinja2_text?: string };
 
 function renderText(pool: VariablePool, context: string, message: PromptMessage, jinjaVars: Record<string, unknown>): string {
-  if (message.edition_type === "jinja2") return jinja.renderString(message.jinja2_text ?? message.text ?? "", jinjaVars);
+  if (message.edition_type === "jinja2") return renderJinja(message.jinja2_text ?? message.text ?? "", jinjaVars);
   return pool.render(String(message.text ?? "").replaceAll("{{#context#}}", context));
+}
+
+/** A dict as Dify's LLM node gives it to Jinja2: a retrieved chunk as its content, others as JSON. */
+function dictText(d: Record<string, any>): string {
+  const metadata = d.metadata;
+  if (metadata && typeof metadata === "object" && "_source" in metadata && "content" in d) return pyStr(d.content);
+  return pyJson(d);
+}
+
+/** Dify's LLM node gives Jinja2 prompts text: list items one a line, dicts as JSON, the rest as text. */
+export function jinjaInput(value: unknown): string {
+  const isDict = (v: unknown): v is Record<string, any> => !!v && typeof v === "object" && !Array.isArray(v);
+  if (Array.isArray(value)) return value.map((item) => (isDict(item) ? dictText(item) : pyStr(item ?? null))).join("\n").trim();
+  if (isDict(value) && value.dify_model_identity !== "__dify__file__") return dictText(value);
+  return textOf(value);
 }
 
 export type LlmDeps = {
@@ -35,7 +49,7 @@ export function buildLlmMessages(node: { data: Record<string, any> }, pool: Vari
   const context = data.context?.enabled ? textOf(pool.get(data.context.variable_selector)) : "";
   const jinjaVars: Record<string, unknown> = {};
   for (const v of (data.prompt_config?.jinja2_variables ?? []) as { variable: string; value_selector: string[] }[]) {
-    jinjaVars[v.variable] = pool.get(v.value_selector) ?? null;
+    jinjaVars[v.variable] = jinjaInput(pool.get(v.value_selector));
   }
   const template = data.prompt_template;
   // Completion-mode nodes have a single prompt object instead of messages.

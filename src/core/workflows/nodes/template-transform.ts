@@ -1,38 +1,31 @@
-// template-transform: Dify renders Jinja2; appgraph renders with nunjucks, a maintained Jinja-compatible
-// engine. Differences: no Python methods on values (e.g. `"a".upper()`); use filters (`| upper`).
-import nunjucks from "nunjucks";
+// template-transform: Dify renders the node's Jinja2 template in its sandbox; appgraph renders it
+// with the sandboxed interpreter in ../jinja (no code generation, nothing of the host reachable).
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
+import { renderTemplate, TemplateError } from "../jinja/render.js";
 
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
-
-// Compiling is most of a render's cost; the same templates run again and again.
-const compiled = new Map<string, nunjucks.Template>();
-export function compileTemplate(source: string): nunjucks.Template {
-  let template = compiled.get(source);
-  if (!template) {
-    template = new nunjucks.Template(source, env, undefined, true);
-    if (compiled.size >= 1000) compiled.delete(compiled.keys().next().value!);
-    compiled.set(source, template);
-  }
-  return template;
-}
 const MAX_OUTPUT = 400_000; // Dify caps the output at 400,000 characters
 
 export function templateVariables(node: { data: Record<string, any> }, get: (s: string[]) => unknown) {
   const vars: Record<string, unknown> = {};
+  // A variable whose value is missing is None, as in Dify (and prints "None").
   for (const v of (node.data.variables ?? []) as { variable: string; value_selector: string[] }[]) vars[v.variable] = get(v.value_selector) ?? null;
   return vars;
 }
 
+/** Renders app-authored Jinja2; a template that fails fails its node with the template's error. */
+export function renderJinja(template: string, variables: Record<string, unknown>): string {
+  try {
+    return renderTemplate(template, variables);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new NodeFailure(`Template error: ${err.message}`, "TemplateError");
+    throw err;
+  }
+}
+
 export const templateTransform: NodeExecutor = async ({ node, pool }) => {
   const inputs = templateVariables(node, (s) => pool.get(s));
-  let output: string;
-  try {
-    output = compileTemplate(String(node.data.template ?? "")).render(inputs);
-  } catch (err) {
-    throw new NodeFailure(`Template error: ${(err as Error).message.split("\n").at(-1)?.trim()}`, "TemplateError");
-  }
+  const output = renderJinja(String(node.data.template ?? ""), inputs);
   if (output.length > MAX_OUTPUT) throw new NodeFailure(`Output length exceeds ${MAX_OUTPUT} characters`, "OutputTooLong");
   return { inputs, outputs: { output } };
 };
