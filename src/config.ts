@@ -67,6 +67,8 @@ const envSchema = z.object({
   TASK_EVENT_BUFFER_MB: limit(64),
   // An instance silent this long is dead; another takes its tasks over.
   INSTANCE_LEASE_MS: limit(15_000, 300),
+  // On SIGTERM: how long running streams may go on before they are handed over.
+  DRAIN_TIMEOUT_MS: limit(30_000, 0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // GraphQL limits (src/graphql/policy.ts): what one request may ask for, on every transport.
   GRAPHQL_MAX_BODY_BYTES: limit(1024 * 1024),
@@ -99,6 +101,8 @@ export type Config = {
   taskEvents: { outageLimitMs: number; maxBufferedBytes: number };
   /** An instance that has not heartbeaten for this long is dead: its tasks are taken over. */
   instanceLeaseMs: number;
+  /** On SIGTERM, how long running generations and runs may finish before they are handed over. */
+  drainTimeoutMs: number;
   /**
    * How many reverse proxies stand in front: 0 believes no forwarding header (the peer address is the
    * client); n takes the client from X-Forwarded-For n hops back (and believes CF-Connecting-IP).
@@ -157,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     instanceLeaseMs: e.INSTANCE_LEASE_MS,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
     taskEvents: { outageLimitMs: e.REDIS_OUTAGE_SECONDS * 1000, maxBufferedBytes: e.TASK_EVENT_BUFFER_MB * 1024 * 1024 },
     outboundAllow: e.OUTBOUND_ALLOW,
     remoteFiles: { maxBytes: e.REMOTE_FILE_MAX_BYTES, timeoutMs: e.REMOTE_FILE_TIMEOUT_MS },

@@ -37,6 +37,7 @@ export function createHttpServer(
   log: Logger,
   options: { plugins?: Plugin<any, any, any>[] } = {},
 ) {
+  let draining = false;
   const setCorsHeaders = corsHeaders(config.corsAllowOrigins);
   const clientOf = (req: IncomingMessage) => ({ address: clientAddress(req, config.trustProxy) });
   const limits = config.graphql;
@@ -104,6 +105,8 @@ export function createHttpServer(
       return yoga(req, res, { req, res, requestId });
     }
     if (path === "/healthz") {
+      // Draining: a load balancer sends no more here, while the streams still running finish.
+      if (draining) return writeJson(res, 503, { status: "draining" });
       return (await services.healthy()) ? writeJson(res, 200, { status: "ok" }) : writeJson(res, 503, { status: "unavailable" });
     }
     if (path === "/" && req.method === "GET") {
@@ -178,12 +181,18 @@ export function createHttpServer(
 
   return {
     server,
+    /** Take no new connections (idle keep-alive ones close); the requests and streams in progress go on. */
+    stopAccepting() {
+      draining = true;
+      server.close();
+      server.closeIdleConnections();
+    },
     async close() {
       stopSweep();
       await ws.dispose();
       wss.close();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

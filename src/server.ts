@@ -32,6 +32,11 @@ export type RunningServer = {
   rt: { config: Config; db: Db; log: Logger; core: Core; viewers: Core["viewers"]; taskStore: TaskStore; statements(): number };
   demo: { code: string } | null;
   close(): Promise<void>;
+  /**
+   * Stop gracefully (SIGTERM): take no new connections, let running generations and runs finish for up
+   * to `drainMs`, hand the rest over (see TaskRunner.drain), then close.
+   */
+  shutdown(drainMs: number): Promise<void>;
 };
 
 export async function startServer(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
@@ -87,20 +92,26 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const address = http.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const db = database;
+    const close = async () => {
+      clearInterval(sweeper);
+      await http.close();
+      await core.close(); // running generations stop and save what they have
+      await sandbox?.close();
+      await taskStore.close();
+      await rateLimiters.close();
+      await db.close();
+      release();
+    };
     return {
       url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
       port,
       rt,
       demo,
-      async close() {
-        clearInterval(sweeper);
-        await http.close();
-        await core.close(); // running generations stop and save what they have
-        await sandbox?.close();
-        await taskStore.close();
-        await rateLimiters.close();
-        await db.close();
-        release();
+      close,
+      async shutdown(drainMs: number) {
+        http.stopAccepting();
+        await core.drain(drainMs);
+        await close();
       },
     };
   } catch (err) {
@@ -140,8 +151,8 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down");
-    await running.close();
+    log.info({ signal, drainMs: config.drainTimeoutMs }, "shutting down: draining");
+    await running.shutdown(config.drainTimeoutMs);
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -81,6 +81,11 @@ export function createCore(ports: CorePorts) {
     open: () => leases.open(),
     /** Take over the tasks of instances found dead now, rather than at the next check (tests). */
     reapDeadInstances: () => leases.reap(),
+    /**
+     * Shutting down: let running tasks finish for up to `deadlineMs`; then generations end with what
+     * they have and runs are left, at their last checkpoint, to the instance that takes them over.
+     */
+    drain: (deadlineMs: number) => tasks.drain(deadlineMs),
     /** Stop every local task (each saves what it has), wait for them, and leave. */
     async close() {
       await tasks.close();

@@ -5,7 +5,15 @@ import { TEST_SECRET } from "./server.js";
 
 const serverJs = fileURLToPath(new URL("../../dist/server.js", import.meta.url));
 
-export type ChildServer = { url: string; pid: number; kill9(): Promise<void> };
+export type ChildServer = {
+  url: string;
+  pid: number;
+  kill9(): Promise<void>;
+  /** SIGTERM; resolves with the exit code once it has exited. */
+  terminate(): Promise<number | null>;
+  /** Everything it wrote to stdout and stderr. */
+  output(): string;
+};
 
 /** Start `node dist/server.js` with `env` (on a free port); resolves when it listens. */
 export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
@@ -24,7 +32,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     url,
     pid: child.pid!,
@@ -32,5 +40,10 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
       child.kill("SIGKILL");
       await exited;
     },
+    terminate() {
+      child.kill("SIGTERM");
+      return exited;
+    },
+    output: () => output,
   };
 }

@@ -19,7 +19,8 @@ import { namedImages, RemoteImages, type RemoteFileLimits } from "../files/remot
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages } from "./prompt.js";
-import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
+import { HandingOver, type TaskContext, type TaskRunner } from "../tasks/task-runner.js";
+import { TASK_LOST } from "./lost-generation.js";
 import { storedMetadata } from "../messages/message.service.js";
 
 export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger; fetch: OutboundFetch; remoteFiles?: RemoteFileLimits };
@@ -204,7 +205,10 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
       if (agent) await thought(answer);
     }
   } catch (err) {
-    if (task.signal.aborted) {
+    if (task.signal.reason instanceof HandingOver) {
+      // The server is shutting down: the answer so far is kept, and it ends as one that was cut short.
+      failure = new AppError(TASK_LOST.code, TASK_LOST.status, TASK_LOST.message);
+    } else if (task.signal.aborted) {
       // Stopped: keep the partial answer; its tokens are estimated, the model never reported them.
     } else if (err instanceof AppError) {
       failure = err;

@@ -12,12 +12,25 @@ export class StopRequested extends Error {
   }
 }
 
+/** The reason a task's signal aborts when its instance shuts down and the drain deadline has passed. */
+export class HandingOver extends Error {
+  constructor() {
+    super("This server is shutting down.");
+    this.name = "HandingOver";
+  }
+}
+
 export type TaskContext<E> = {
   taskId: string;
   /** Aborts when the owner stops the task (reason: StopRequested) or the server shuts down. */
   signal: AbortSignal;
   /** Append an event to the task's log; returns its sequence number. */
   emit(event: E): Promise<number>;
+  /**
+   * Leave the task, as it stands, to another instance (one that takes it over from its saved state):
+   * its log is not finished and its lease stays, so the taking over goes on from there.
+   */
+  handOver(): void;
 };
 
 export type RunningTask = { taskId: string; done: Promise<void> };
@@ -61,13 +74,17 @@ export class TaskRunner {
       const n = ++seq;
       return this.store.append(taskId, n, event).then(() => n);
     };
+    let handedOver = false;
+    const handOver = () => (handedOver = true);
     const done = (async () => {
       try {
-        await body({ taskId, signal: controller.signal, emit });
+        await body({ taskId, signal: controller.signal, emit, handOver });
       } finally {
         this.local.delete(taskId);
-        await this.store.finish(taskId, seq);
-        await leased.then(() => this.leases?.release(taskId)).catch(() => {});
+        if (!handedOver) {
+          await this.store.finish(taskId, seq);
+          await leased.then(() => this.leases?.release(taskId)).catch(() => {});
+        }
       }
     })();
     this.done.add(done);
@@ -95,6 +112,18 @@ export class TaskRunner {
       return false;
     } else await this.store.requestStop(taskId);
     return true;
+  }
+
+  /**
+   * Shutting down: let the local tasks finish for up to `deadlineMs`, then abort the rest with
+   * HandingOver (generations save what they have; runs leave their checkpoint to another instance).
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.done]), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(timer);
+    for (const controller of this.local.values()) controller.abort(new HandingOver());
+    await Promise.allSettled([...this.done]);
   }
 
   /** Shut down: stop every local task (each saves what it has) and wait for them. */

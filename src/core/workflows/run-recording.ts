@@ -143,6 +143,11 @@ export class RunRecording {
     });
   }
 
+  /** Resolves when the checkpoints asked for so far are written (or have failed). */
+  async settled(): Promise<void> {
+    await this.writes;
+  }
+
   /** Executions not yet written, once the checkpoints in flight are done. */
   private async unwritten(): Promise<Prisma.WorkflowNodeExecutionCreateManyInput[]> {
     this.nextCheckpoint = null;

@@ -14,7 +14,7 @@ import type { Db } from "../ports/database.js";
 import type { ModelProvider } from "../ports/model.js";
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import type { Sandbox } from "../ports/sandbox.js";
-import type { TaskContext, TaskRunner } from "../tasks/task-runner.js";
+import { HandingOver, type TaskContext, type TaskRunner } from "../tasks/task-runner.js";
 import { ChatflowTurn } from "./chatflow-turn.js";
 import { WorkflowEngine, type EngineEvent, type EngineState, type RunOutcome } from "./engine.js";
 import type { WorkflowEnvelope, WorkflowEvent } from "./events.js";
@@ -232,6 +232,12 @@ export class RunSession {
     if (plan.resumed?.answer) await this.takeAnswer(plan.resumed.answer, stream);
     else if (!plan.resumed) await this.recording.create(this.newRun());
     const outcome = await this.executeGraph(stream);
+    if (task.signal.reason instanceof HandingOver) {
+      // This server is shutting down: the run stays running, its last checkpoint for whoever takes it over.
+      await this.recording.settled();
+      task.handOver();
+      throw new AppError("task_lost", 503, "This server is shutting down; another instance continues the run.");
+    }
     const elapsedTime = (performance.now() - began) / 1000;
     return outcome.status === "paused" ? this.pause(outcome, { elapsedTime, stream }) : this.finish(outcome, { elapsedTime, stream });
   }
