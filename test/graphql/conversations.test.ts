@@ -160,11 +160,17 @@ describe.each(backends)("conversations over GraphQL on %s", (backend) => {
       await mine(`mutation($i: ChatMessageInput!) { sendChatMessage(input: $i) { __typename } }`, { i: { query: `r${i}`, inputs, conversationId: ids[i] } });
     }
     const Q = (first: number) => `{ conversations(first: ${first}) { edges { node { id messages(last: 1) { edges { node { query } } pageInfo { hasPreviousPage } } } } } }`;
+    // The fewest of three tries: the server's background work (heartbeats, a finished task's bookkeeping)
+    // can land in one window, never in all three.
     const cost = async (first: number) => {
-      const before = s.rt.statements();
-      const page = await mine(Q(first));
-      expect(page.errors).toBeUndefined();
-      return { statements: s.rt.statements() - before, page: page.data.conversations.edges };
+      const tries = [];
+      for (let i = 0; i < 3; i++) {
+        const before = s.rt.statements();
+        const page = await mine(Q(first));
+        expect(page.errors).toBeUndefined();
+        tries.push({ statements: s.rt.statements() - before, page: page.data.conversations.edges });
+      }
+      return tries.reduce((a, b) => (b.statements < a.statements ? b : a));
     };
     const two = await cost(2);
     const six = await cost(6);
