@@ -27,7 +27,7 @@ const liveChannel = (id: string) => `${PREFIX}${id}:live`;
 type LiveMessage = { seq: number; event?: unknown; end?: true };
 
 type Write =
-  | { type: "start"; taskId: string; meta: TaskMeta; bytes: number; written?: () => void }
+  | { type: "start"; taskId: string; meta: TaskMeta; bytes: number; written?: () => void; again?: true }
   | { type: "event"; taskId: string; seq: number; json: string; bytes: number }
   | { type: "finish"; taskId: string; lastSeq: number; lost: boolean; bytes: number };
 
@@ -99,7 +99,7 @@ export class RedisTaskStore implements TaskStore {
     this.ready = this.sub.subscribe(STOP_CHANNEL);
     // A Redis that restarted without persistence has forgotten the running tasks: say them again first.
     this.cmd.on("ready", () => {
-      const starts: Write[] = [...this.running.values()].map((meta) => ({ type: "start", taskId: meta.taskId, meta, bytes: 256 }));
+      const starts: Write[] = [...this.running.values()].map((meta) => ({ type: "start", taskId: meta.taskId, meta, bytes: 256, again: true }));
       for (const w of starts) {
         this.bufferedBytes += w.bytes;
         this.pending.set(w.taskId, (this.pending.get(w.taskId) ?? 0) + 1);
@@ -309,7 +309,12 @@ export class RedisTaskStore implements TaskStore {
     const pipeline = this.cmd.pipeline();
     const retention = Math.ceil(this.options.retentionMs / 1000);
     for (const w of batch) {
-      if (w.type === "start") {
+      if (w.type === "start" && w.again) {
+        // Only into a Redis that forgot the task: field by field if absent, so a state written since
+        // (the task finished, here or on another instance) is never turned back into running.
+        for (const [field, value] of Object.entries({ ...w.meta, state: "running" })) pipeline.hsetnx(metaKey(w.taskId), field, value);
+        pipeline.expire(metaKey(w.taskId), RUNNING_TTL_S);
+      } else if (w.type === "start") {
         pipeline.hset(metaKey(w.taskId), { ...w.meta, state: "running" }).expire(metaKey(w.taskId), RUNNING_TTL_S);
       } else if (w.type === "event") {
         pipeline
