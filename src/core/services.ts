@@ -19,6 +19,7 @@ import { messageService } from "./messages/message.service.js";
 import { TaskRunner } from "./tasks/task-runner.js";
 import { TaskLeases, type LeaseOptions } from "./tasks/task-leases.js";
 import { endLostGeneration } from "./generation/lost-generation.js";
+import { AnswerCheckpoints } from "./generation/answer-checkpoints.js";
 import { continueLostRun } from "./workflows/continue-run.js";
 import { resumeTimedOutForms } from "./workflows/resume-run.service.js";
 import { workflowService } from "./workflows/workflow.service.js";
@@ -49,7 +50,7 @@ export function createCore(ports: CorePorts) {
   const leases = new TaskLeases(ports.db, ports.log, ports.lease);
   const tasks = new TaskRunner(ports.taskStore, leases);
   const viewers = new ViewerCache(ports.db);
-  const deps = { ...ports, tasks, viewers };
+  const deps = { ...ports, tasks, viewers, answers: new AnswerCheckpoints(ports.db) };
   // What a live instance does with a dead one's tasks.
   leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration({ db: ports.db, store: ports.taskStore }, task));
   leases.onTakeOver(["workflow", "advanced-chat"], (task) => continueLostRun(deps, task));

@@ -21,9 +21,18 @@ import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages } from "./prompt.js";
 import { HandingOver, type TaskContext, type TaskRunner } from "../tasks/task-runner.js";
 import { TASK_LOST } from "./lost-generation.js";
+import type { AnswerCheckpoints } from "./answer-checkpoints.js";
 import { storedMetadata } from "../messages/message.service.js";
 
-export type GenerationDeps = { db: Db; models: ModelProvider; tasks: TaskRunner; log: Logger; fetch: OutboundFetch; remoteFiles?: RemoteFileLimits };
+export type GenerationDeps = {
+  db: Db;
+  models: ModelProvider;
+  tasks: TaskRunner;
+  log: Logger;
+  fetch: OutboundFetch;
+  remoteFiles?: RemoteFileLimits;
+  answers: AnswerCheckpoints;
+};
 
 export type CompletionRequest = { query?: unknown; inputs?: unknown };
 export type { ChatRequest };
@@ -175,7 +184,6 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
   let failure: AppError | null = null;
 
   const refusal = moderation?.checkInputs(plan.moderationText.inputs, plan.moderationText.query) ?? null;
-  const checkpoints = answerCheckpoints(deps.db, envelope.messageId, plan.stored);
   const thoughtId = crypto.randomUUID();
   const thought = (text: string) =>
     task.emit({ ...envelope, type: "agent_thought", id: thoughtId, position: 1, thought: text, observation: "", tool: "", toolInput: "" });
@@ -193,7 +201,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
       for await (const event of deps.models.stream({ model: plan.config.model.name, messages: plan.messages, params, signal: task.signal })) {
         if (event.type === "delta") {
           answer += event.text;
-          checkpoints.grew(answer);
+          deps.answers.grew(envelope.messageId, answer);
           await task.emit({ ...envelope, type: "message", answer: event.text });
         } else usage = event.usage;
       }
@@ -232,7 +240,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
     await task.emit({ ...envelope, type: "error", code: lost.code, message: lost.message, status: lost.status });
     throw lost;
   }
-  await checkpoints.settled();
+  await deps.answers.ended(envelope.messageId);
   await deps.db.message.update({
     where: { id: envelope.messageId },
     data: {
@@ -253,28 +261,3 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
   return { ...envelope, answer, usage };
 }
 
-/**
- * Saves the answer as it grows, at most once a second, so that if this instance dies an instance taking
- * its tasks over finds all but the last moment of it (the message's end writes it whole).
- */
-function answerCheckpoints(db: Db, messageId: string, stored: Promise<void>, intervalMs = 1000) {
-  let savedAt = Date.now();
-  let saving: Promise<void> | null = null;
-  return {
-    grew(answer: string) {
-      if (saving || Date.now() - savedAt < intervalMs) return;
-      savedAt = Date.now();
-      saving = stored
-        .then(() => db.message.update({ where: { id: messageId }, data: { answer }, select: { id: true } }))
-        .then(
-          () => undefined,
-          () => undefined, // a checkpoint that fails is only a later one's loss
-        )
-        .finally(() => (saving = null));
-    },
-    /** Wait for a save in flight, so that it cannot land after the final answer. */
-    async settled() {
-      await saving;
-    },
-  };
-}

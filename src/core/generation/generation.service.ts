@@ -9,7 +9,7 @@ import { startChatflow } from "../workflows/chatflow.service.js";
 import type { WorkflowDeps } from "../workflows/run-session.js";
 import type { WorkflowEvent } from "../workflows/events.js";
 import type { GenerationEnvelope, GenerationEvent } from "./events.js";
-import { startChat, startCompletion, startMoreLikeThis, type ChatRequest, type CompletionRequest, type GenerationResult, type StartedGeneration } from "./generate.js";
+import { startChat, startCompletion, startMoreLikeThis, type GenerationDeps, type ChatRequest, type CompletionRequest, type GenerationResult, type StartedGeneration } from "./generate.js";
 import { suggestedQuestions } from "./suggestions.service.js";
 import { AppError } from "../errors.js";
 
@@ -28,7 +28,7 @@ export type GenerationTask = GenerationEnvelope & {
 
 export type { ChatRequest, CompletionRequest, GenerationResult };
 
-export function generationService(deps: WorkflowDeps) {
+export function generationService(deps: WorkflowDeps & GenerationDeps) {
   const events = (taskId: string) => (signal?: AbortSignal) => readTask(deps.tasks.store, taskId, 0, signal) as AsyncIterable<LoggedEvent<StreamEvent>>;
   const task = (started: StartedGeneration): GenerationTask => ({ ...started, runId: null, events: events(started.taskId) });
 
