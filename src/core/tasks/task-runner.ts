@@ -107,9 +107,12 @@ export class TaskRunner {
     const local = this.local.get(taskId);
     if (local) local.abort(new StopRequested());
     else if (await this.leases?.ownerIsDead(taskId)) {
-      // Nobody runs it to stop: it is ended as lost now, and readers are told so.
+      // Nobody runs it to stop: take it over now. A generation ends as lost (nothing left to stop); a
+      // run continues here, and is stopped here.
       await this.leases!.reap();
-      return false;
+      const continued = this.local.get(taskId);
+      if (!continued) return false;
+      continued.abort(new StopRequested());
     } else await this.store.requestStop(taskId);
     return true;
   }
