@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskLeases, type OrphanedTask } from "../../src/core/tasks/task-leases.js";
 import { StopRequested, TaskRunner } from "../../src/core/tasks/task-runner.js";
 import { MemoryTaskStore } from "../../src/events/memory-task-store.js";
+import { openTaskEvents } from "../../src/core/tasks/task-events.js";
+import type { Viewer } from "../../src/core/auth/passport.service.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 
 const log = pino({ level: "silent" });
@@ -87,6 +89,26 @@ describe.each(backends)("task leases on %s", (backend) => {
     expect(await runner.stop(orphan.taskId, { appId: orphan.appId, endUserId: orphan.endUserId })).toBe(false);
     expect(ended).toEqual([orphan.taskId]);
     expect((await store.meta(orphan.taskId))?.state).toBe("finished");
+    await leases.close();
+  });
+
+  it("a resume of a task whose owner is dead takes it over first, so the reader gets its end", async () => {
+    const leases = new TaskLeases(s.rt.db, log, { leaseMs: 60_000, exclusive: false });
+    const store = new MemoryTaskStore({ retentionMs: 60_000, tombstoneMs: 60_000 });
+    const runner = new TaskRunner(store, leases);
+    await s.rt.db.instance.create({ data: { id: leases.instanceId } });
+    const [orphan] = await deadInstance(1, "probe-chat");
+    await store.start({ taskId: orphan.taskId, appId: orphan.appId, endUserId: orphan.endUserId, kind: "probe-chat" });
+    await store.append(orphan.taskId, 1, { type: "message" });
+    leases.onTakeOver(["probe-chat"], async (task) => {
+      await store.append(task.taskId, 2, { type: "error", code: "task_lost" });
+      await store.finish(task.taskId);
+      return "ended";
+    });
+    const viewer = { app: { id: orphan.appId }, endUser: { id: orphan.endUserId } } as Viewer;
+    const events: unknown[] = [];
+    for await (const e of (await openTaskEvents(runner, viewer, orphan.taskId, 0))()) events.push(e.event);
+    expect(events).toEqual([{ type: "message" }, { type: "error", code: "task_lost" }]);
     await leases.close();
   });
 });

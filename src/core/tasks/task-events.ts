@@ -43,6 +43,8 @@ export async function openTaskEvents(
   const meta = await tasks.store.meta(taskId);
   // Another end user's task is indistinguishable from none at all.
   if (!meta || meta.appId !== viewer.app.id || meta.endUserId !== viewer.endUser.id) throw notFound("Task Not Found.");
+  // Its instance died and no one has noticed yet: take it over now rather than keep the reader waiting.
+  if (meta.state === "running" && !tasks.runsHere(taskId) && (await tasks.leases?.ownerIsDead(taskId))) await tasks.leases!.reap();
   if (meta.state === "expired") {
     throw new AppError("task_events_expired", 410, `The events of task ${taskId} are no longer kept; fetch the saved message instead.`);
   }
