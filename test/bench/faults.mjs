@@ -376,7 +376,7 @@ async function killNine(modelUrl, leaseMs) {
     const saved = await pool(followers, 10, (f, i) => savedMessage(b.url, tokens[i], f.conversationId));
     const chats = followers.slice(0, K);
     const flows = followers.slice(K);
-    const killToEnd = (fs) => spread(fs.filter((f) => f.phase !== "ended before").map((f) => f.endedAt - killedAt));
+    const killToEnd = (xs) => spread(xs.filter((f) => f.phase !== "ended before").map((f) => f.endedAt - killedAt));
     const flowWhole = (f, i) => f.ending === "workflow_finished succeeded" && saved[K + i]?.status === "normal" && chatflowAnswers(f.id).includes(saved[K + i].answer);
     const result = {
       leaseMs, atKill,
