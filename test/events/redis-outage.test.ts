@@ -162,3 +162,63 @@ describe.skipIf(!hasRedisServer)("a Redis outage longer than streams wait (needs
     expect(resumed.filter((e) => e.event === "message_end")).toHaveLength(0);
   });
 });
+
+describe.skipIf(!hasRedisServer)("a Redis that restarts empty mid-stream (no persistence; needs redis-server)", () => {
+  let fake: FakeOpenAI;
+  let redis: OwnRedis;
+  let s: TestServer;
+  let token: string;
+  const inputs = { traveller: "Ana", destination: "Lisbon" };
+  const RESUME = `subscription($taskId: ID!) { taskEvents(taskId: $taskId) { __typename
+    ... on GenerationEvent { seq } ... on MessageDelta { answer } ... on GenerationFailed { code } } }`;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI({ reply: () => Array.from({ length: 400 }, (_, i) => `w${i}`).join(" "), tokenDelayMs: 20 });
+    redis = await startOwnRedis({ persistent: false });
+    s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl, REDIS_URL: redis.url });
+    token = await s.passport((await s.importApp("apps/chat-travel-planner.yml")).code);
+  });
+  afterAll(async () => {
+    await s?.close();
+    await redis?.close();
+    await fake?.close();
+  });
+
+  it("tells a reader that the log's start is gone instead of replaying the rest as if it were whole", async () => {
+    const res = await s.api("/chat-messages", {
+      method: "POST",
+      passport: token,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "go", inputs, response_mode: "streaming" }),
+    });
+    let first: any;
+    for await (const e of sseEvents(res)) {
+      first = e;
+      if (e.event === "message") break; // a token came through Redis; the client goes, the generation runs on
+    }
+    // The model holds its next token, so the generation is still running when Redis comes back empty.
+    fake.setTokenDelay(60_000);
+    await redis.kill();
+    await redis.start();
+    // The instance tells the new Redis about its running task again; then a stop finds it there.
+    const stop = `mutation($t: ID!) { stopGeneration(taskId: $t) { ... on StopGenerationPayload { stopped } } }`;
+    await waitFor(async () => {
+      const r = await s.graphql(stop, { t: first.task_id }, { authorization: `Bearer ${token}` }).catch(() => null);
+      return r?.data?.stopGeneration?.stopped === true;
+    }, 20_000);
+    // The answer is saved whatever became of its log.
+    await waitFor(async () => (await s.rt.db.message.findUnique({ where: { id: first.message_id } }))?.providerResponseLatency !== 0, 20_000);
+
+    const rest: any[] = [];
+    for await (const e of sseEvents(await s.api(`/chat-messages/${first.task_id}/events`, { passport: token }))) rest.push(e);
+    // The log's first event is gone, so the reader gets the error alone (no envelope to give it).
+    expect(rest).toEqual([expect.objectContaining({ event: "error", code: "events_unavailable", status: 503 })]);
+    // GraphQL, likewise: the subscription's only answer is the error.
+    const graphql: GqlEvent[] = [];
+    const reading = (async () => {
+      for await (const e of gqlSseEvents(s, RESUME, { taskId: first.task_id }, { token })) graphql.push(e);
+    })();
+    await expect(reading).rejects.toThrow(/"code":"events_unavailable"/);
+    expect(graphql).toEqual([]);
+  });
+});

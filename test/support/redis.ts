@@ -1,5 +1,6 @@
 // A redis-server of the test's own, on a free port, that the test may kill and start again (never the
-// shared one). Append-only with fsync on every write, as a Redis that must not lose a task's log runs.
+// shared one). Append-only with fsync on every write, as a Redis that must not lose a task's log runs;
+// or, with `persistent: false`, one that comes back empty from a restart.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -34,14 +35,13 @@ async function answers(port: number): Promise<boolean> {
   });
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis({ persistent = true } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-redis-"));
   let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"], {
-      stdio: "ignore",
-    });
+    const persistence = persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence], { stdio: "ignore" });
     const deadline = Date.now() + 10_000;
     while (!(await answers(port))) {
       if (Date.now() > deadline) throw new Error("redis-server did not start");
