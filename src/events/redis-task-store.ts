@@ -29,7 +29,7 @@ type LiveMessage = { seq: number; event?: unknown; end?: true };
 type Write =
   | { type: "start"; taskId: string; meta: TaskMeta; bytes: number; written?: () => void; again?: true }
   | { type: "event"; taskId: string; seq: number; json: string; bytes: number }
-  | { type: "finish"; taskId: string; lastSeq: number; lost: boolean; bytes: number };
+  | { type: "finish"; taskId: string; lastSeq: number; lost: boolean; bytes: number; meta?: TaskMeta };
 
 export type RedisTaskStoreOptions = RetentionOptions & {
   /** Bytes of events kept while Redis is unreachable; beyond it, the task that overflows loses its log. */
@@ -144,9 +144,11 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async finish(taskId: string, lastSeq: number) {
+    // Its owner fields go with its end: a Redis that restarted empty still knows whose task it was.
+    const meta = this.running.get(taskId);
     this.running.delete(taskId);
     const lost = this.lost.delete(taskId);
-    this.enqueue({ type: "finish", taskId, lastSeq, lost, bytes: 128 });
+    this.enqueue({ type: "finish", taskId, lastSeq, lost, bytes: 128, meta });
   }
 
   async lastSeq(taskId: string) {
@@ -328,7 +330,7 @@ export class RedisTaskStore implements TaskStore {
           .publish(liveChannel(w.taskId), `{"seq":${w.seq},"event":${w.json}}`);
       } else {
         pipeline
-          .hset(metaKey(w.taskId), { state: "finished", lastSeq: String(w.lastSeq), lost: w.lost ? "1" : "0" })
+          .hset(metaKey(w.taskId), { ...w.meta, state: "finished", lastSeq: String(w.lastSeq), lost: w.lost ? "1" : "0" })
           .expire(metaKey(w.taskId), retention + Math.ceil(this.options.tombstoneMs / 1000))
           .expire(logKey(w.taskId), retention)
           .publish(liveChannel(w.taskId), JSON.stringify({ seq: w.lastSeq, end: true }));

@@ -221,4 +221,32 @@ describe.skipIf(!hasRedisServer)("a Redis that restarts empty mid-stream (no per
     await expect(reading).rejects.toThrow(/"code":"events_unavailable"/);
     expect(graphql).toEqual([]);
   });
+
+  it("a task that ended while Redis was away still belongs to its owner there: a replay is told its events are gone", async () => {
+    fake.setReply(() => "one two three four five six");
+    fake.setTokenDelay(150);
+    const res = await s.api("/chat-messages", {
+      method: "POST",
+      passport: token,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "short", inputs, response_mode: "streaming" }),
+    });
+    // Two tokens through Redis: the first is acknowledged there (batches go one after another), so the
+    // restart below loses it for certain.
+    const seen: any[] = [];
+    for await (const e of sseEvents(res)) if (seen.push(e) === 2) break;
+    const first = seen[0];
+    await redis.kill();
+    // It ends while Redis is away; its end waits in the buffer.
+    await waitFor(async () => (await s.rt.db.message.findUnique({ where: { id: first.message_id } }))?.providerResponseLatency !== 0, 20_000);
+    await redis.start();
+    const replay: any[] = [];
+    await waitFor(async () => {
+      const r = await s.api(`/chat-messages/${first.task_id}/events`, { passport: token });
+      if (r.status !== 200) return false;
+      for await (const e of sseEvents(r)) replay.push(e);
+      return true;
+    }, 20_000);
+    expect(replay.at(-1)).toMatchObject({ event: "error", code: "events_unavailable" });
+  });
 });
