@@ -78,6 +78,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: limit(50, 0),
   GRAPHQL_MAX_COST: limit(10_000),
   GRAPHQL_MAX_MODEL_CALLS: limit(5, 0),
+  GRAPHQL_MAX_WS_SUBSCRIPTIONS: limit(100),
 });
 
 export type Config = {
@@ -127,6 +128,8 @@ export type GraphQLLimits = {
   maxCost: number;
   /** Model calls (generations, runs, suggestions, names) one operation may start. */
   maxModelCalls: number;
+  /** Subscriptions running at once on one graphql-ws connection. */
+  maxWsSubscriptions: number;
 };
 
 export class ConfigError extends Error {}
@@ -175,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxCost: e.GRAPHQL_MAX_COST,
       maxModelCalls: e.GRAPHQL_MAX_MODEL_CALLS,
+      maxWsSubscriptions: e.GRAPHQL_MAX_WS_SUBSCRIPTIONS,
     },
     connections: {
       maxConnections: e.MAX_CONNECTIONS,

@@ -128,13 +128,30 @@ export function createHttpServer(
   });
   const stopSweep = boundConnections(server, config.connections, log);
 
+  const subscriptionsByConnection = new WeakMap<object, Set<string>>();
+  const subscriptionsOf = (ctx: object) => {
+    let ids = subscriptionsByConnection.get(ctx);
+    if (!ids) subscriptionsByConnection.set(ctx, (ids = new Set()));
+    return ids;
+  };
   // A message over the body cap closes the socket (1009) while it is still arriving.
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxBodyBytes });
   const ws = useServer(
     {
+      onComplete: (ctx, id) => void subscriptionsOf(ctx).delete(id),
+      onError: (ctx, id) => void subscriptionsOf(ctx).delete(id),
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
+        // One socket holds a bounded number of subscriptions: each costs a task reader and memory.
+        const running = subscriptionsOf(ctx);
+        if (running.size >= limits.maxWsSubscriptions) {
+          return policy.refused([
+            new GraphQLError(`A graphql-ws connection may run at most ${limits.maxWsSubscriptions} subscriptions at once.`, {
+              extensions: { code: "BAD_REQUEST", limit: "subscriptions", max: limits.maxWsSubscriptions },
+            }),
+          ]);
+        }
         const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -163,7 +180,9 @@ export function createHttpServer(
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        return errors.length ? policy.refused(errors) : args;
+        if (errors.length) return policy.refused(errors);
+        running.add(id); // until onComplete or onError: a refused subscribe never runs, so never counts
+        return args;
       },
     },
     wss,

@@ -5,10 +5,30 @@ import { AppError } from "../core/errors.js";
 import { UUID } from "../core/conversations/scope.js";
 import type { LoggedEvent } from "../core/ports/task-store.js";
 
+/** How deep a JSON argument may nest: app inputs and form values are shallow; a deeper one is hostile. */
+export const MAX_JSON_DEPTH = 32;
+
+/** The nesting depth of a JSON value (a scalar is 0), counted without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 builder.scalarType("JSON", {
-  description: "Any JSON value.",
+  description: `Any JSON value, nested at most ${MAX_JSON_DEPTH} deep.`,
   serialize: (v) => v,
-  parseValue: (v) => v,
+  parseValue: (v) => {
+    if (jsonDepth(v) > MAX_JSON_DEPTH) throw new TypeError(`JSON values may nest at most ${MAX_JSON_DEPTH} deep`);
+    return v;
+  },
 });
 
 builder.scalarType("DateTime", {

@@ -26,6 +26,10 @@ import { PothosValidationError } from "@pothos/core";
 import type { GraphQLLimits } from "../config.js";
 import type { Logger } from "pino";
 import { coordinatesOf, measure } from "./cost.js";
+import { LRUCache } from "lru-cache";
+
+/** Parse cache bounds: 4 MiB of document text in all, none over 16 KiB (real clients' documents are small). */
+export const PARSE_CACHE = { max: 1024, maxSize: 4 * 1024 * 1024, maxEntrySize: 16 * 1024, sizeCalculation: (_: unknown, key: string) => key.length };
 
 /** Codes of errors that are the request's fault. */
 const CLIENT_CODES = new Set([
@@ -198,7 +202,13 @@ export function createGraphQLPolicy(schema: GraphQLSchema, limits: GraphQLLimits
     /** For createYoga, beside the plugin. */
     yogaOptions: {
       maxRequestBodySize: limits.maxBodyBytes,
-      parserAndValidationCache: { validationCache: false },
+      // yoga keeps parsed documents (and parse errors) by their text; bounded by that text's size, and
+      // without the big ones, so that distinct large documents cannot fill memory (1,024 of 1 MiB would).
+      parserAndValidationCache: {
+        validationCache: false,
+        documentCache: new LRUCache<string, DocumentNode>(PARSE_CACHE),
+        errorCache: new LRUCache<string, {}>(PARSE_CACHE),
+      },
     } satisfies Partial<YogaServerOptions<any, any>>,
     /** A graphql-ws subscribe's refusal: its own `error` message, logged once, without yoga's HTTP hints. */
     refused(errors: readonly GraphQLError[]): GraphQLError[] {

@@ -7,6 +7,8 @@ import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { schema } from "../../src/graphql/index.js";
 import { DEFAULT_PAGES, MODEL_CALLS } from "../../src/graphql/cost.js";
+import { PARSE_CACHE } from "../../src/graphql/policy.js";
+import { LRUCache } from "lru-cache";
 
 const inputs = { traveller: "Bo", destination: "Lisbon" };
 const aliases = (n: number, field: string) => Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(" ");
@@ -118,6 +120,30 @@ describe("GraphQL limits", () => {
     expect(limitsOf(await post(s, `{ ${aliases(16, "currentApp { __typename }")} }`))).toEqual(["aliases"]);
     expect((await post(s, `{ ${aliases(15, "currentApp { __typename }")} }`)).status).toBe(200);
     expect(limitsOf(await post(s, `{ ${"__typename @include(if: true) ".repeat(51)} }`))).toEqual(["directives"]);
+  });
+
+  it("refuses JSON arguments nested deeper than 32, as variables and as literals", async () => {
+    const nested = (n: number): unknown => (n === 0 ? "x" : { a: nested(n - 1) });
+    const SUBMIT = `mutation($v: JSON) { submitHumanInput(token: "t", action: "a", inputs: $v) { __typename } }`;
+    const deep = await post(s, SUBMIT, { v: nested(40) });
+    expect(deep.status).toBe(400);
+    expect(json(deep).errors[0]).toMatchObject({ message: expect.stringContaining("nest at most 32 deep"), extensions: { code: "BAD_USER_INPUT" } });
+    const literal = `mutation { submitHumanInput(token: "t", action: "a", inputs: ${"{a: ".repeat(40)}1${"}".repeat(40)}) { __typename } }`;
+    const deepLiteral = await post(wide, literal);
+    expect(deepLiteral.status).toBe(400);
+    expect(json(deepLiteral).errors[0].message).toContain("nest at most 32 deep");
+    // As deep as allowed: the operation runs (and answers the bad token as the domain does).
+    const ok = await post(s, SUBMIT, { v: nested(31) });
+    expect(json(ok).data.submitHumanInput.__typename).toBe("AppError");
+  });
+
+  it("keeps parsed documents by at most 4 MiB of their text, none over 16 KiB", () => {
+    const cache = new LRUCache<string, {}>(PARSE_CACHE);
+    cache.set("x".repeat(17 * 1024), {});
+    expect(cache.size).toBe(0);
+    for (let i = 0; i < 1024; i++) cache.set(`${i}`.padEnd(16 * 1024, " "), {});
+    expect(cache.calculatedSize).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(cache.size).toBe(256);
   });
 
   it("applies on every HTTP path: GET, graphql-response+json, SSE", async () => {

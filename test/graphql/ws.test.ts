@@ -81,6 +81,35 @@ describe("graphql-ws limits and errors", () => {
     }
   });
 
+  it("runs at most GRAPHQL_MAX_WS_SUBSCRIPTIONS subscriptions on one socket; a finished or refused one does not count", async () => {
+    const capped = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl, GRAPHQL_MAX_WS_SUBSCRIPTIONS: "2" });
+    const cappedToken = await capped.passport((await capped.importApp("apps/chat-travel-planner.yml")).code);
+    fake.setTokenDelay(20);
+    const c = createClient({
+      url: capped.url.replace("http", "ws") + "/graphql",
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${cappedToken}` },
+      retryAttempts: 0,
+      lazy: false,
+    });
+    try {
+      // Refused subscribes (a syntax error) never count.
+      for (let i = 0; i < 3; i++) expect((await outcome(c, "subscription {")).error).toBeDefined();
+      const first = outcome(c, CHAT, { input: { query: "one", inputs } });
+      const second = outcome(c, CHAT, { input: { query: "two", inputs } });
+      const third = await outcome(c, CHAT, { input: { query: "three", inputs } });
+      expect(third.error).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ limit: "subscriptions", max: 2 }) })]);
+      // The first two run to their end; then there is room again.
+      for (const done of await Promise.all([first, second])) expect(done.error).toBeUndefined();
+      const fourth = await outcome(c, CHAT, { input: { query: "four", inputs } });
+      expect(fourth.error).toBeUndefined();
+      expect(fourth.results.length).toBeGreaterThan(0);
+    } finally {
+      await c.dispose();
+      await capped.close();
+    }
+  });
+
   it("closes a socket whose message is over the body cap as it arrives; other requests are answered meanwhile", async () => {
     const socket = new WebSocket(wsUrl(), "graphql-transport-ws");
     await new Promise((resolve) => socket.once("open", resolve));
