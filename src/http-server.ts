@@ -68,6 +68,8 @@ export function createHttpServer(
         if (error instanceof GraphQLError && !error.originalError) return error;
         const original = (error as any)?.originalError;
         if (original instanceof AppError) {
+          // The client's error, answered with its code: yoga would log it as a masked error.
+          if (typeof error === "object" && error) loggedByMask.add(error);
           return new GraphQLError(original.message, { extensions: { code: original.code, status: original.status } });
         }
         log.error({ err: (error as any)?.originalError ?? error }, "unexpected GraphQL error");

@@ -186,7 +186,19 @@ export function createGraphQLPolicy(schema: GraphQLSchema, limits: GraphQLLimits
         }
       });
     },
-    onResultProcess({ result, setResult }) {
+    onResultProcess({ result, setResult, resultProcessor, setResultProcessor, acceptableMediaTypes }) {
+      // An Accept that no processor serves (a subscription asked for as application/json): yoga's 406
+      // has no body. Say what would do, in JSON, and leave the subscription unstarted.
+      if (!resultProcessor) {
+        if (isAsyncIterable(result)) void (result as AsyncGenerator<unknown>).return?.(undefined);
+        const accepted = [...new Set(acceptableMediaTypes)].join(", ");
+        const error = createGraphQLError(`Not Acceptable: this operation is answered as ${accepted}${isAsyncIterable(result) ? " (or over graphql-ws)" : ""}.`, {
+          extensions: { code: "BAD_REQUEST" },
+        });
+        logRefusal([error], "http");
+        setResultProcessor((_result, fetchAPI) => new fetchAPI.Response(JSON.stringify({ errors: [error.toJSON()] }), { status: 406, headers: { "content-type": "application/json; charset=utf-8", accept: accepted } }), "application/json");
+        return;
+      }
       // A request refused before it ran answers 4xx whatever the client accepts: yoga would answer
       // `application/json` clients 200 for parse and validation errors.
       if (Array.isArray(result) || isAsyncIterable(result) || "data" in result || !result.errors?.length) return;

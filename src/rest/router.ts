@@ -16,6 +16,11 @@ export class Router {
     return this;
   }
 
+  /** Every route as registered (`/conversations/:c_id/pin`): the fuzz test generates requests from it. */
+  list(): { method: string; path: string }[] {
+    return this.routes.map((r) => ({ method: r.method, path: `/${r.segments.join("/")}` }));
+  }
+
   match(method: string, path: string): RouteMatch {
     const parts = path.split("/").filter(Boolean);
     const allowed: string[] = [];

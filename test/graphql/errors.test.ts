@@ -85,6 +85,22 @@ describe("GraphQL client errors", () => {
     expect(res).toEqual({ status: 200, body: { data: { message: { code: "not_found", status: 404 } } } });
   });
 
+  it("answers a domain error of a field without an error union with its code, logged below warn", async () => {
+    // savedMessages is a connection (no AppError member); this app is a chat app, not a completion app.
+    let res: Awaited<ReturnType<typeof post>> | undefined;
+    const during = await logged(async () => (res = await post({ query: "{ savedMessages { edges { cursor } } }" })));
+    expect(res!.status).toBe(200);
+    expect(res!.body.errors).toMatchObject([{ message: "Not Completion App", extensions: { code: "not_completion_app", status: 400 } }]);
+    expect(during.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
+  });
+
+  it("answers a subscription asked for as application/json 406 with a JSON error, without starting it", async () => {
+    const res = await post({ query: 'subscription { chatMessage(input: { query: "hi", inputs: { traveller: "Ana", destination: "Kyoto" } }) { __typename } }' }, { accept: "application/json" });
+    expect(res.status).toBe(406);
+    expect(res.body.errors).toMatchObject([{ message: expect.stringContaining("text/event-stream"), extensions: { code: "BAD_REQUEST" } }]);
+    expect(await s.rt.db.message.count()).toBe(0);
+  });
+
   it("logs each refused request once, at debug (or info for a limit), never at error", async () => {
     const requests: [string, () => Promise<unknown>, number][] = [
       ["parse", () => post({ query: "{ currentApp { " }), LEVEL.debug],

@@ -1,6 +1,7 @@
 // Checking a caller's `inputs` against the app's user input form, as Dify's
 // BaseAppGenerator._prepare_user_inputs / _validate_inputs do. Pure: no database, no files resolved.
 import { invalidParam } from "../errors.js";
+import { storableJson } from "../text.js";
 
 type Variable = {
   type: string;
@@ -14,7 +15,7 @@ type Variable = {
 /**
  * The inputs a generation runs with: exactly the form's variables (unknown keys dropped), each one
  * checked and coerced (numbers from numeric strings, checkboxes from "true"/"on"/1...), absent optional
- * ones set to their DSL `default` or null, and NUL characters stripped from every string.
+ * ones set to their DSL `default` or null, and NUL characters stripped from every string (see storableJson).
  * Throws `invalid_param` naming the first offending variable.
  */
 export function validateInputs(form: Record<string, unknown>[], inputs: unknown): Record<string, unknown> {
@@ -24,7 +25,7 @@ export function validateInputs(form: Record<string, unknown>[], inputs: unknown)
     const variable = variableOf(entry);
     if (!variable) continue;
     const given = Object.hasOwn(inputs, variable.variable) ? inputs[variable.variable] : undefined;
-    out.push([variable.variable, stripNul(resolve(variable, given))]);
+    out.push([variable.variable, storableJson(resolve(variable, given), variable.variable)]);
   }
   // fromEntries, so that even a variable named "__proto__" is an own key.
   return Object.fromEntries(out);
@@ -142,13 +143,6 @@ function variableOf(entry: Record<string, unknown>): Variable | null {
     maxLength: typeof spec.max_length === "number" ? spec.max_length : 0,
     default: spec.default,
   };
-}
-
-function stripNul(value: unknown): unknown {
-  if (typeof value === "string") return value.replaceAll("\u0000", "");
-  if (Array.isArray(value)) return value.map(stripNul);
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripNul(v)]));
-  return value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

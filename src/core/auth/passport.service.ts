@@ -2,7 +2,7 @@
 import crypto from "node:crypto";
 import type { Db } from "../ports/database.js";
 import type { App, EndUser, Site } from "../../generated/prisma/client.js";
-import { AppError, badRequest, notFound, unauthorized } from "../errors.js";
+import { AppError, badRequest, invalidParam, notFound, unauthorized } from "../errors.js";
 import { signJwt, verifyJwt } from "./jwt.js";
 import { wellFormedText } from "../text.js";
 import type { ViewerCache } from "./viewer-cache.js";
@@ -33,6 +33,8 @@ export function pickPassport(c: PassportCarriers): string | null {
   return c.cookie || c.passportHeader || bearer || null;
 }
 
+const MAX_USER_ID = 255;
+
 /** GET /api/passport: a passport for an end user of the app shared under `appCode`. */
 export async function issuePassport(
   db: Db,
@@ -41,6 +43,8 @@ export async function issuePassport(
 ): Promise<{ accessToken: string; endUser: EndUser; app: App }> {
   if (!input.appCode) throw unauthorized("X-App-Code header is missing.");
   if (input.userId) wellFormedText(input.userId, "user_id");
+  // Dify's session_id is a varchar(255); ours is indexed, and an index entry cannot take ~2.7 kB.
+  if (input.userId && input.userId.length > MAX_USER_ID) throw invalidParam(`user_id must be at most ${MAX_USER_ID} characters`, "user_id");
   const site = await db.site.findUnique({ where: { code: wellFormedText(input.appCode, "app_code") }, include: { app: true } });
   if (!site || site.status !== "normal" || site.app.status !== "normal" || !site.app.enableSite) throw notFound();
   const app = site.app;

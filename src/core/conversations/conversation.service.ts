@@ -5,6 +5,7 @@ import type { Conversation, Prisma } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { requireChatApp } from "../apps/modes.js";
 import { invalidParam, notFound } from "../errors.js";
+import { wellFormedText } from "../text.js";
 import { parseLimit, type Page } from "../pages.js";
 import { ownConversations, ownMessages, optionalUuid, uuidOrNull } from "./scope.js";
 
@@ -140,7 +141,7 @@ export function conversationService({ db, nameConversation }: ConversationDeps) 
         throw invalidParam("name must be a string", "name");
       }
       const autoGenerate = input.autoGenerate === true;
-      const name = typeof input.name === "string" ? input.name : null;
+      const name = typeof input.name === "string" ? wellFormedText(input.name, "name") : null;
       if (!autoGenerate && (name === null || name.trim() === "")) {
         throw invalidParam("name is required when auto_generate is false", "name");
       }

@@ -2,6 +2,7 @@
 // `{ type, transfer_method, url | upload_file_id }`. Remote URLs are passed on as Dify's File objects;
 // uploaded files (`local_file`) need the upload storage appgraph does not have yet, and are refused.
 import { invalidParam } from "../errors.js";
+import { wellFormedText } from "../text.js";
 
 const TYPES = new Set(["image", "document", "audio", "video", "custom"]);
 
@@ -23,7 +24,8 @@ export type FileValue = {
 /** The URL's last path segment, percent-decoded where it can be (`%E0%A4%A` is kept as it is). */
 function decodedName(segment: string): string {
   try {
-    return decodeURIComponent(segment);
+    const name = decodeURIComponent(segment);
+    return name.includes("\u0000") ? segment : name; // %00 would make a name no column takes
   } catch {
     return segment;
   }
@@ -32,13 +34,17 @@ function decodedName(segment: string): string {
 function fileOf(ref: unknown, field: string): FileValue {
   if (!ref || typeof ref !== "object" || Array.isArray(ref)) throw invalidParam(`${field} must be a file object`, field);
   const r = ref as Record<string, unknown>;
-  const type = String(r.type ?? "custom");
+  // Strings only: String() of an object with its own `toString` key throws.
+  if (r.type !== undefined && r.type !== null && typeof r.type !== "string") throw invalidParam(`${field}.type must be one of image, document, audio, video, custom`, field);
+  const type = r.type ?? "custom";
   if (!TYPES.has(type)) throw invalidParam(`${field}.type must be one of image, document, audio, video, custom`, field);
   if (r.transfer_method === "local_file" || r.transfer_method === "tool_file" || r.transfer_method === "datasource_file") {
     throw invalidParam(`${field}: ${String(r.transfer_method)} files need file uploads, which this server does not offer yet; send a remote_url`, field);
   }
   if (r.transfer_method !== "remote_url") throw invalidParam(`${field}.transfer_method must be remote_url`, field);
-  const url = String(r.url ?? r.remote_url ?? "");
+  const given = r.url ?? r.remote_url ?? "";
+  if (typeof given !== "string") throw invalidParam(`${field}.url must be an http(s) URL`, field);
+  const url = wellFormedText(given, `${field}.url`);
   let parsed: URL;
   try {
     parsed = new URL(url);

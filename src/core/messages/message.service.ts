@@ -8,6 +8,7 @@ import { parseLimit, type Page } from "../pages.js";
 import type { Usage } from "../ports/model.js";
 import { ownConversations, ownMessages, optionalUuid, uuidOrNull } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
+import { wellFormedText } from "../text.js";
 
 /** A file attached to a message (an upload, a remote URL, or a file the app produced). */
 export type MessageFileRecord = {
@@ -275,6 +276,7 @@ export function messageService({ db }: { db: Db }) {
       }
       const content = input.content ?? null;
       if (content !== null && typeof content !== "string") throw invalidParam("content must be a string", "content");
+      if (content !== null) wellFormedText(content, "content");
       const message = await findOwnMessage(db, viewer, messageId);
       const mine = { messageId: message.id, fromEndUserId: viewer.endUser.id, fromSource: "user" } as const;
 

@@ -4,6 +4,7 @@ import crypto from "node:crypto";
 import type { Db } from "../ports/database.js";
 import type { App, Prisma, Site } from "../../generated/prisma/client.js";
 import { AppError, forbidden, notFound } from "../errors.js";
+import { storableJson } from "../text.js";
 import type { GraphNode } from "./graph.js";
 import type { HumanInputRequired } from "./events.js";
 import { textOf } from "./variable-pool.js";
@@ -99,12 +100,16 @@ export async function openForm(db: Db, token: string, now = Date.now()) {
   return form;
 }
 
+/** A value as an error message can show it: anything but a scalar by its kind (String() can throw on objects). */
+const shown = (v: unknown) => (v === null || v === undefined ? "None" : typeof v === "object" ? (Array.isArray(v) ? "a list" : "an object") : String(v).slice(0, 200));
+
 /** Check a submission against the form: Dify's invalid_form_data for a bad action or missing inputs. */
 export function checkSubmission(form: { formDefinition: unknown }, body: { inputs?: unknown; action?: unknown }) {
   const def = form.formDefinition as { user_actions: { id: string; title: string }[]; inputs: { output_variable_name: string }[] };
   const action = def.user_actions.find((a) => a.id === body.action);
-  if (!action) throw new AppError("invalid_form_data", 400, `Invalid action: ${String(body.action)}`);
-  const inputs = body.inputs && typeof body.inputs === "object" && !Array.isArray(body.inputs) ? (body.inputs as Record<string, unknown>) : {};
+  if (!action) throw new AppError("invalid_form_data", 400, `Invalid action: ${shown(body.action)}`);
+  const given = body.inputs && typeof body.inputs === "object" && !Array.isArray(body.inputs) ? body.inputs : {};
+  const inputs = storableJson(given, "inputs") as Record<string, unknown>;
   const missing = def.inputs.map((i) => i.output_variable_name).filter((name) => inputs[name] === undefined || inputs[name] === null);
   if (missing.length) throw new AppError("invalid_form_data", 400, `Missing required inputs: ${missing.join(", ")}`);
   return { action, inputs };
