@@ -4,9 +4,8 @@ import { builder } from "./builder.js";
 import { AppError } from "../core/errors.js";
 import { UUID } from "../core/conversations/scope.js";
 import type { LoggedEvent } from "../core/ports/task-store.js";
+import { MAX_JSON_DEPTH } from "../core/text.js";
 
-/** How deep a JSON argument may nest: app inputs and form values are shallow; a deeper one is hostile. */
-export const MAX_JSON_DEPTH = 32;
 
 /** The nesting depth of a JSON value (a scalar is 0), counted without recursion. */
 function jsonDepth(value: unknown): number {

@@ -122,18 +122,18 @@ describe("GraphQL limits", () => {
     expect(limitsOf(await post(s, `{ ${"__typename @include(if: true) ".repeat(51)} }`))).toEqual(["directives"]);
   });
 
-  it("refuses JSON arguments nested deeper than 32, as variables and as literals", async () => {
+  it("refuses JSON arguments nested deeper than 64, as variables and as literals", async () => {
     const nested = (n: number): unknown => (n === 0 ? "x" : { a: nested(n - 1) });
     const SUBMIT = `mutation($v: JSON) { submitHumanInput(token: "t", action: "a", inputs: $v) { __typename } }`;
-    const deep = await post(s, SUBMIT, { v: nested(40) });
+    const deep = await post(s, SUBMIT, { v: nested(70) });
     expect(deep.status).toBe(400);
-    expect(json(deep).errors[0]).toMatchObject({ message: expect.stringContaining("nest at most 32 deep"), extensions: { code: "BAD_USER_INPUT" } });
-    const literal = `mutation { submitHumanInput(token: "t", action: "a", inputs: ${"{a: ".repeat(40)}1${"}".repeat(40)}) { __typename } }`;
+    expect(json(deep).errors[0]).toMatchObject({ message: expect.stringContaining("nest at most 64 deep"), extensions: { code: "BAD_USER_INPUT" } });
+    const literal = `mutation { submitHumanInput(token: "t", action: "a", inputs: ${"{a: ".repeat(70)}1${"}".repeat(70)}) { __typename } }`;
     const deepLiteral = await post(wide, literal);
     expect(deepLiteral.status).toBe(400);
-    expect(json(deepLiteral).errors[0].message).toContain("nest at most 32 deep");
+    expect(json(deepLiteral).errors[0].message).toContain("nest at most 64 deep");
     // As deep as allowed: the operation runs (and answers the bad token as the domain does).
-    const ok = await post(s, SUBMIT, { v: nested(31) });
+    const ok = await post(s, SUBMIT, { v: nested(63) });
     expect(json(ok).data.submitHumanInput.__typename).toBe("AppError");
   });
 
