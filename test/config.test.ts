@@ -26,10 +26,18 @@ describe("configuration", () => {
   });
 
   it("has GraphQL limits, each changeable", () => {
-    const defaults = { maxBodyBytes: 1024 * 1024, maxTokens: 1000, maxDepth: 10, maxAliases: 15, maxDirectives: 50, maxCost: 10_000, maxModelCalls: 5 };
+    const defaults = { maxBodyBytes: 1024 * 1024, maxTokens: 1000, maxDepth: 10, maxAliases: 15, maxDirectives: 50, maxCost: 10_000, maxModelCalls: 5, maxWsSubscriptions: 100 };
     expect(loadConfig({ DATA_DIR: tmp() }).graphql).toEqual(defaults);
-    const env = { GRAPHQL_MAX_BODY_BYTES: "2048", GRAPHQL_MAX_TOKENS: "3", GRAPHQL_MAX_DEPTH: "4", GRAPHQL_MAX_ALIASES: "0", GRAPHQL_MAX_DIRECTIVES: "6", GRAPHQL_MAX_COST: "7", GRAPHQL_MAX_MODEL_CALLS: "0" };
-    expect(loadConfig({ DATA_DIR: tmp(), ...env }).graphql).toEqual({ maxBodyBytes: 2048, maxTokens: 3, maxDepth: 4, maxAliases: 0, maxDirectives: 6, maxCost: 7, maxModelCalls: 0 });
+    const env = { GRAPHQL_MAX_BODY_BYTES: "2048", GRAPHQL_MAX_TOKENS: "3", GRAPHQL_MAX_DEPTH: "4", GRAPHQL_MAX_ALIASES: "0", GRAPHQL_MAX_DIRECTIVES: "6", GRAPHQL_MAX_COST: "7", GRAPHQL_MAX_MODEL_CALLS: "0", GRAPHQL_MAX_WS_SUBSCRIPTIONS: "8" };
+    expect(loadConfig({ DATA_DIR: tmp(), ...env }).graphql).toEqual({ maxBodyBytes: 2048, maxTokens: 3, maxDepth: 4, maxAliases: 0, maxDirectives: 6, maxCost: 7, maxModelCalls: 0, maxWsSubscriptions: 8 });
+  });
+
+  it("sets how tasks ride out faults, changeably", () => {
+    const defaults = loadConfig({ DATA_DIR: tmp() });
+    expect([defaults.taskEvents, defaults.instanceLeaseMs, defaults.drainTimeoutMs]).toEqual([{ outageLimitMs: 60_000, maxBufferedBytes: 64 * 1024 * 1024 }, 15_000, 30_000]);
+    const set = loadConfig({ DATA_DIR: tmp(), REDIS_OUTAGE_SECONDS: "5", TASK_EVENT_BUFFER_MB: "2", INSTANCE_LEASE_MS: "1000", DRAIN_TIMEOUT_MS: "0" });
+    expect([set.taskEvents, set.instanceLeaseMs, set.drainTimeoutMs]).toEqual([{ outageLimitMs: 5000, maxBufferedBytes: 2 * 1024 * 1024 }, 1000, 0]);
+    expect(() => loadConfig({ DATA_DIR: tmp(), INSTANCE_LEASE_MS: "10" })).toThrow(/INSTANCE_LEASE_MS/);
   });
 
   it("caps the remote files fetched for models, changeably", () => {
