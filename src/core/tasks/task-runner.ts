@@ -63,8 +63,10 @@ export class TaskRunner {
   ): Promise<RunningTask> {
     const { messageId = null, workflowRunId = null, ...meta } = owner;
     await this.store.start({ ...meta, taskId });
-    // Recorded beside the task, not before it: a crash in the next milliseconds loses only that one.
-    const leased = adopted ? Promise.resolve() : (this.leases?.register({ taskId, ...meta, messageId, workflowRunId }) ?? Promise.resolve());
+    // Recorded beside the task, not before it (a crash in the next milliseconds loses only that one), and
+    // a tick later: embedded PGlite runs in this thread, and the task's first event should not wait on it.
+    const leases = adopted ? undefined : this.leases;
+    const leased = leases ? new Promise((resolve) => setImmediate(resolve)).then(() => leases.register({ taskId, ...meta, messageId, workflowRunId })) : Promise.resolve();
     leased.catch(() => {});
     const controller = new AbortController();
     this.local.set(taskId, controller);
