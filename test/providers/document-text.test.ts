@@ -186,6 +186,14 @@ describe("document text", () => {
       expect((await refusal(extract("12345678901", "a.txt", null, small))).message).toBe("Failed to decode plain text file: the file is larger than 10 bytes");
       const long = await refusal(extract("123456", "a.txt", null, small));
       expect([long.reason, long.message]).toEqual(["too_large", "Failed to decode plain text file: the text is longer than 5 characters"]);
+      // Tables stop growing at the cap, rather than rendering everything first.
+      const wide = new DocumentTextReader({ maxOutputChars: 30 });
+      try {
+        const rows = await refusal(extract("a,b\n" + "1,2\n".repeat(100_000), "t.csv", null, wide));
+        expect([rows.reason, rows.message]).toEqual(["too_large", "Failed to extract text from CSV: the text is longer than 30 characters"]);
+      } finally {
+        await wide.close();
+      }
       // No parse finishes within a millisecond: the worker is stopped, and the reader still works after.
       const slow = await refusal(extract("<p>x</p>", "a.html", null, small));
       expect(slow.message).toBe("Failed to extract text from HTML: the document took longer than 0.001 s to read");

@@ -2,7 +2,7 @@
 // unpacked size of zip-based formats, each parser's time and heap (worker threads), and the output.
 import { DocumentTextError, type DocumentInput, type DocumentText } from "../../core/ports/document-text.js";
 import { FAILURE_PREFIX, formatOf, type Format } from "./formats.js";
-import { csvMarkdown, decodeText, docxText, jsonText, sheetsMarkdown } from "./render.js";
+import { csvMarkdown, decodeText, docxText, jsonText, sheetsMarkdown, TextTooLong } from "./render.js";
 import { ParserWorkers, WorkerFailure } from "./worker.js";
 import { rezipBounded, ZipTooLarge } from "./zip.js";
 
@@ -53,7 +53,7 @@ export class DocumentTextReader implements DocumentText {
       text = await this.read(format, bytes, signal);
     } catch (err) {
       if (err instanceof DocumentTextError || signal?.aborted) throw err;
-      if (err instanceof ZipTooLarge) throw fail(err.message, "too_large");
+      if (err instanceof ZipTooLarge || err instanceof TextTooLong) throw fail(err.message, "too_large");
       if (err instanceof WorkerFailure) throw fail(err.message, err.tooLarge ? "too_large" : "failed");
       throw fail(err instanceof Error ? err.message : String(err));
     }
@@ -71,13 +71,13 @@ export class DocumentTextReader implements DocumentText {
       case "html":
         return (await this.workers.run("html", decodeText(bytes), signal)) as string;
       case "csv":
-        return csvMarkdown((await this.workers.run("csv", decodeText(bytes), signal)) as string[][]);
+        return csvMarkdown((await this.workers.run("csv", decodeText(bytes), signal)) as string[][], this.limits.maxOutputChars);
       case "pdf":
         return ((await this.workers.run("pdf", bytes, signal)) as string[]).join("\n");
       case "docx":
         return docxText((await this.workers.run("docx", await zip(), signal)) as string);
       case "xlsx":
-        return sheetsMarkdown((await this.workers.run("xlsx", await zip(), signal)) as Parameters<typeof sheetsMarkdown>[0]);
+        return sheetsMarkdown((await this.workers.run("xlsx", await zip(), signal)) as Parameters<typeof sheetsMarkdown>[0], this.limits.maxOutputChars);
     }
   }
 

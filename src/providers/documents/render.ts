@@ -23,15 +23,25 @@ export function jsonText(text: string): string {
   return pyJson(JSON.parse(text), 2);
 }
 
+/** Rendering stopped early: the text would be longer than the cap (checked as it grows, not after). */
+export class TextTooLong extends Error {}
+
+function check(length: number, maxChars: number) {
+  if (length > maxChars) throw new TextTooLong(`the text is longer than ${maxChars} characters`);
+}
+
 const oneLine = (s: string) => s.replace(/\n/g, " ").replace(/\r/g, "");
 const dashes = (s: string) => "-".repeat([...s].length); // Python's len counts code points
 
 /** CSV rows as a markdown table: the first row the header, newlines in cells as spaces; "" for none. */
-export function csvMarkdown(rows: string[][]): string {
+export function csvMarkdown(rows: string[][], maxChars = Infinity): string {
   if (!rows.length) return "";
   let out = `| ${rows[0].map(oneLine).join(" | ")} |\n`;
   out += `| ${rows[0].map(dashes).join(" | ")} |\n`;
-  for (const row of rows.slice(1)) out += `| ${row.map(oneLine).join(" | ")} |\n`;
+  for (const row of rows.slice(1)) {
+    out += `| ${row.map(oneLine).join(" | ")} |\n`;
+    check(out.length, maxChars);
+  }
   return out;
 }
 
@@ -49,7 +59,7 @@ function timestamp(d: Date): string {
  * ones "name.1"; empty rows dropped) and as Dify prints it: str() of each cell, so missing cells are
  * "nan" ("NaT" in date columns) and a numeric column with a gap or a fraction prints floats ("25.0").
  */
-export function sheetsMarkdown(sheets: { name: string; rows: Cell[][] }[]): string {
+export function sheetsMarkdown(sheets: { name: string; rows: Cell[][] }[], maxChars = Infinity): string {
   let out = "";
   for (const sheet of sheets) {
     const rows = sheet.rows.filter((r) => r.some((v) => !isEmpty(v)));
@@ -66,7 +76,12 @@ export function sheetsMarkdown(sheets: { name: string; rows: Cell[][] }[]): stri
     });
     const kinds = columns.map((_, i) => columnKind(body.map((r) => r[i])));
     const lines = [`| ${columns.join(" | ")} |`, `| ${columns.map(dashes).join(" | ")} |`];
-    for (const row of body) lines.push(`| ${columns.map((_, i) => cellOf(row[i], kinds[i])).join(" | ")} |`);
+    let length = out.length;
+    for (const row of body) {
+      const line = `| ${columns.map((_, i) => cellOf(row[i], kinds[i])).join(" | ")} |`;
+      lines.push(line);
+      check((length += line.length + 1), maxChars);
+    }
     out += lines.join("\n") + "\n\n";
   }
   return out;
