@@ -12,6 +12,7 @@ import { createCore, type Core } from "./core/services.js";
 import type { Db } from "./core/ports/database.js";
 import type { TaskStore } from "./core/ports/task-store.js";
 import { safeFetch } from "./providers/http/safe-fetch.js";
+import { DocumentTextReader } from "./providers/documents/index.js";
 import { createCodeSandbox, type CodeSandbox } from "./providers/sandbox/index.js";
 import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
@@ -55,6 +56,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const taskStore = config.redisUrl ? new RedisTaskStore(config.redisUrl, { ...retention, ...config.taskEvents }) : new MemoryTaskStore(retention);
     const rateLimiters = await createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
+    const documents = new DocumentTextReader();
     const core = createCore({
       db: database.db,
       log,
@@ -64,6 +66,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       rateLimiter: rateLimiters.limiter,
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
       remoteFiles: config.remoteFiles,
+      documents,
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
       // Embedded, this process alone holds the data directory: whatever ran before it is dead.
@@ -97,6 +100,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await http.close();
       await core.close(); // running generations stop and save what they have
       await sandbox?.close();
+      await documents.close();
       await taskStore.close();
       await rateLimiters.close();
       await db.close();

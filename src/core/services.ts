@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Db } from "./ports/database.js";
 import type { ModelProvider } from "./ports/model.js";
 import type { OutboundFetch } from "./ports/outbound-fetch.js";
+import type { DocumentText } from "./ports/document-text.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
@@ -38,6 +39,8 @@ export type CorePorts = {
   fetch: OutboundFetch;
   /** Caps on the remote files (images) fetched for models; defaults without. */
   remoteFiles?: RemoteFileLimits;
+  /** Text out of documents (workflow document-extractor nodes). */
+  documents: DocumentText;
   rateLimiter: RateLimiterFactory;
   log: Logger;
   /** Signs passports. */

@@ -8,6 +8,7 @@ import { parseDsl } from "../../src/core/apps/dsl.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { readSse } from "../support/sse.js";
 import { fixture, startTestServer, type TestServer } from "../support/server.js";
+import { startFileServer, type FileServer } from "../support/file-server.js";
 
 const files = fs.readdirSync(new URL("../fixtures/dsl-corpus/", import.meta.url)).filter((f) => f.endsWith(".yml")).sort();
 const docs = files.map((file) => ({ file, doc: YAML.parse(fixture(`dsl-corpus/${file}`)) }));
@@ -19,15 +20,15 @@ const refused = graphs.filter((d) => !runnable.includes(d));
 /** Exports whose code imports a package Dify's sandbox ships and Pyodide's standard library lacks. */
 const MISSING_PYTHON_PACKAGE: Record<string, string> = { "workflow-json-repair-code.yml": "json_repair" };
 
-/** Inputs a person might give the start node's form. */
-function sampleInputs(doc: any): Record<string, unknown> {
+/** Inputs a person might give the start node's form; `document` is a URL the gateway can fetch. */
+function sampleInputs(doc: any, document: string): Record<string, unknown> {
   const start = doc.workflow.graph.nodes.find((n: any) => n.data.type === "start");
   const inputs: Record<string, unknown> = {};
   for (const v of start.data.variables ?? []) {
     if (v.type === "number") inputs[v.variable] = "1";
     else if (v.type === "select") inputs[v.variable] = v.options?.[0] ?? "";
-    else if (v.type === "file") inputs[v.variable] = { type: "document", transfer_method: "remote_url", url: "https://example.com/a.pdf" };
-    else if (v.type === "file-list") inputs[v.variable] = [{ type: "document", transfer_method: "remote_url", url: "https://example.com/a.pdf" }];
+    else if (v.type === "file") inputs[v.variable] = { type: "document", transfer_method: "remote_url", url: document };
+    else if (v.type === "file-list") inputs[v.variable] = [{ type: "document", transfer_method: "remote_url", url: document }];
     else inputs[v.variable] = `sample ${v.variable}`.slice(0, v.max_length || 48);
   }
   return inputs;
@@ -49,7 +50,10 @@ describe("the DSL corpus", () => {
   describe("runs", () => {
     let fake: FakeOpenAI;
     let s: TestServer;
+    let documents: FileServer;
     beforeAll(async () => {
+      // File inputs name a CSV on the one loopback address the gateway may reach (document extractors read it).
+      documents = await startFileServer("127.0.0.2", { "/a.csv": { type: "text/csv", body: "month,sales\nJan,10\nFeb,12\n" } });
       // A model that answers every node kind sensibly: classifiers get a class, extractors JSON.
       fake = await startFakeOpenAI({
         reply: (body) => {
@@ -59,10 +63,11 @@ describe("the DSL corpus", () => {
           return "Sample answer.";
         },
       });
-      s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl });
+      s = await startTestServer("pglite", { OPENAI_BASE_URL: fake.baseUrl, OUTBOUND_ALLOW: "127.0.0.2" });
     });
     afterAll(async () => {
       await s?.close();
+      await documents?.close();
       await fake?.close();
     });
 
@@ -74,7 +79,7 @@ describe("the DSL corpus", () => {
         method: "POST",
         passport,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ inputs: sampleInputs(doc), query: "hello", response_mode: "streaming" }),
+        body: JSON.stringify({ inputs: sampleInputs(doc, documents.url("/a.csv")), query: "hello", response_mode: "streaming" }),
       });
       expect(res.status, await res.clone().text().catch(() => "")).toBe(200);
       const { events } = await readSse(res);

@@ -16,6 +16,7 @@ import { RunSession, type FormAnswer, type WorkflowDeps } from "../../src/core/w
 import { openDatabase, type Database } from "../../src/db/client.js";
 import { MemoryTaskStore } from "../../src/events/memory-task-store.js";
 import { safeFetch } from "../../src/providers/http/safe-fetch.js";
+import { DocumentTextReader } from "../../src/providers/documents/index.js";
 import { OfflineProvider } from "../../src/providers/model/offline.js";
 import { createCodeSandbox } from "../../src/providers/sandbox/index.js";
 import { fixture } from "../support/server.js";
@@ -52,7 +53,7 @@ describe("RunSession", () => {
     await database.migrate();
     store = new MemoryTaskStore({ retentionMs: 60_000, tombstoneMs: 60_000 });
     const tasks = new TaskRunner(store);
-    deps = { db: database.db, tasks, log: pino({ level: "silent" }), models: new OfflineProvider(), sandbox: () => createCodeSandbox(), fetch: safeFetch };
+    deps = { db: database.db, tasks, log: pino({ level: "silent" }), models: new OfflineProvider(), sandbox: () => createCodeSandbox(), fetch: safeFetch, documents: new DocumentTextReader() };
   });
 
   afterAll(async () => {

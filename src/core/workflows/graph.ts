@@ -17,11 +17,11 @@ export type GraphEdge = { id: string; source: string; sourceHandle: string; targ
 export const SUPPORTED_NODE_TYPES = new Set([
   "start", "end", "answer", "llm", "template-transform", "if-else", "code", "http-request",
   "variable-aggregator", "variable-assigner", "assigner", "list-operator", "parameter-extractor",
-  "question-classifier", "iteration", "iteration-start", "loop", "loop-start", "loop-end", "human-input",
+  "question-classifier", "iteration", "iteration-start", "loop", "loop-start", "loop-end", "human-input", "document-extractor",
 ]);
 
 /** Node types Dify has that appgraph imports but cannot run yet: a run fails when it reaches one. */
-export const REFUSED_NODE_TYPES = new Set(["knowledge-retrieval", "tool", "agent", "document-extractor", "datasource", "trigger-webhook"]);
+export const REFUSED_NODE_TYPES = new Set(["knowledge-retrieval", "tool", "agent", "datasource", "trigger-webhook"]);
 
 export class WorkflowGraph {
   readonly nodes = new Map<string, GraphNode>();

@@ -9,7 +9,8 @@ import type { Viewer } from "../auth/passport.service.js";
 import { threadOf, type ChatTurn, type HistoryTurn } from "../chat/turn.js";
 import { AppError } from "../errors.js";
 import type { FileValue } from "../files/file-refs.js";
-import { RemoteImages, type RemoteFileLimits } from "../files/remote-images.js";
+import { DEFAULT_REMOTE_FILE_LIMITS, RemoteImages, type RemoteFileLimits } from "../files/remote-images.js";
+import type { DocumentText } from "../ports/document-text.js";
 import type { Db } from "../ports/database.js";
 import type { ModelProvider } from "../ports/model.js";
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
@@ -33,6 +34,8 @@ export type WorkflowDeps = {
   sandbox: () => Sandbox;
   fetch: OutboundFetch;
   remoteFiles?: RemoteFileLimits;
+  /** Text out of documents, for document-extractor nodes. */
+  documents: DocumentText;
 };
 
 export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
@@ -269,7 +272,8 @@ export class RunSession {
     const { deps, plan } = this;
     const requestInput = (request: HumanInputRequest) => this.requestInput(request, stream);
     const engine = new WorkflowEngine(plan.graph, {
-      executors: createExecutors({ models: deps.models, history: plan.history, images: plan.images, sandbox: deps.sandbox, fetch: deps.fetch, requestInput }),
+      executors: createExecutors({ models: deps.models, history: plan.history, images: plan.images, sandbox: deps.sandbox, fetch: deps.fetch, requestInput,
+        documents: deps.documents, fetchTimeoutMs: (deps.remoteFiles ?? DEFAULT_REMOTE_FILE_LIMITS).timeoutMs }),
       onEvent: async (event: EngineEvent) => {
         if (event.type === "node_finished") this.recording.nodeFinished(event);
         await stream.engineEvent(event);

@@ -15,8 +15,9 @@ import { assigner } from "./assigner.js";
 import { iteration, loop, loopEnd } from "./containers.js";
 import { llm, type LlmDeps } from "./llm.js";
 import { templateTransform } from "./template-transform.js";
+import { documentExtractor, type DocumentExtractorDeps } from "./document-extractor.js";
 
-export type ExecutorDeps = LlmDeps & {
+export type ExecutorDeps = LlmDeps & DocumentExtractorDeps & {
   sandbox: () => Sandbox;
   fetch: OutboundFetch;
   /** Create the form a human-input node waits on, and announce it. */
@@ -38,6 +39,7 @@ export function createExecutors(deps: ExecutorDeps): Record<string, NodeExecutor
     "parameter-extractor": parameterExtractor(deps.models),
     "human-input": humanInput(deps.requestInput),
     "http-request": httpRequest(deps.fetch),
+    "document-extractor": documentExtractor(deps),
     iteration,
     loop,
     "loop-end": loopEnd,
