@@ -31,7 +31,28 @@ describe("S3 file storage", () => {
     await storage.close();
   });
 
-  it("names its bucket and endpoint", () => {
-    expect(createS3Storage(s3.config).description).toBe(`S3 (bucket appgraph-test at ${s3.config.endpoint})`);
+  it("rejects with the body's error even when the server refuses the abort", async () => {
+    const refusing = await startS3Server({ abortMultipart: false });
+    const storage = createS3Storage(refusing.config);
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    async function* failing() {
+      for (let i = 0; i < 12; i++) yield chunk;
+      throw new Error("client went away");
+    }
+    try {
+      await expect(storage.put("upload_files/t/refused.bin", Readable.from(failing()), { contentType: "application/octet-stream" })).rejects.toThrow(
+        "client went away",
+      );
+      expect(await storage.get("upload_files/t/refused.bin")).toBeNull();
+    } finally {
+      await storage.close();
+      await refusing.close();
+    }
+  });
+
+  it("names its bucket and endpoint", async () => {
+    const storage = createS3Storage(s3.config);
+    expect(storage.description).toBe(`S3 (bucket appgraph-test at ${s3.config.endpoint})`);
+    await storage.close();
   });
 });

@@ -21,19 +21,22 @@ type S3rverInternals = {
   store: { getResourcePath(bucket: string, key: undefined, resource: string): string };
 };
 
-export async function startS3Server(bucket = "appgraph-test"): Promise<S3TestServer> {
+/** `abortMultipart: false` leaves s3rver refusing AbortMultipartUpload, as a flaky server might. */
+export async function startS3Server({ bucket = "appgraph-test", abortMultipart = true } = {}): Promise<S3TestServer> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), "appgraph-s3-"));
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
   const internals = server as unknown as S3rverInternals;
   const uploadsDir = internals.store.getResourcePath(bucket, undefined, "uploads");
   // s3rver 3.7 lacks AbortMultipartUpload (it answers 405). Do what S3 does, dropping the upload's parts,
   // ahead of s3rver's own routes, so that tests can see whether an adapter aborts.
-  internals.middleware.unshift(async (ctx, next) => {
-    const uploadId = ctx.query.uploadId;
-    if (ctx.method !== "DELETE" || typeof uploadId !== "string" || !/^[0-9a-f]+$/.test(uploadId)) return next();
-    await fs.promises.rm(path.join(uploadsDir, uploadId), { recursive: true, force: true });
-    ctx.status = 204;
-  });
+  if (abortMultipart) {
+    internals.middleware.unshift(async (ctx, next) => {
+      const uploadId = ctx.query.uploadId;
+      if (ctx.method !== "DELETE" || typeof uploadId !== "string" || !/^[0-9a-f]+$/.test(uploadId)) return next();
+      await fs.promises.rm(path.join(uploadsDir, uploadId), { recursive: true, force: true });
+      ctx.status = 204;
+    });
+  }
   const address = await server.run();
   const config: S3StorageConfig = {
     endpoint: `http://127.0.0.1:${address.port}`,

@@ -19,6 +19,8 @@ export type S3StorageConfig = {
 
 // S3's smallest part; parts are the unit of memory, so the smallest keeps an upload's footprint low.
 const PART_SIZE = 5 * 1024 * 1024;
+// Parts sent at once. A body arrives no faster than its client sends it, so more would add memory
+// (5 MB each) rather than speed.
 const QUEUE_SIZE = 2;
 
 export function createS3Storage(config: S3StorageConfig): FileStorage {
