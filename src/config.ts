@@ -5,6 +5,7 @@ import crypto from "node:crypto";
 import { z } from "zod";
 import { parseAllowList } from "./providers/http/safe-fetch.js";
 import type { ConnectionLimits } from "./http/connections.js";
+import type { S3StorageConfig } from "./providers/storage/s3.js";
 
 const optionalUrl = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
@@ -69,6 +70,16 @@ const envSchema = z.object({
   INSTANCE_LEASE_MS: limit(15_000, 300),
   // On SIGTERM: how long running streams may go on before they are handed over.
   DRAIN_TIMEOUT_MS: limit(30_000, 0),
+  // Uploaded files in an S3-compatible bucket (src/providers/storage/s3.ts) rather than DATA_DIR; S3_BUCKET selects it.
+  S3_ENDPOINT: optionalUrl(["http", "https"]),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a bucket name: 3-63 lowercase letters, digits, dots and hyphens")
+    .optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]+$/, "must be a region name such as us-east-1 (R2: auto)").default("us-east-1"),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: z.enum(["true", "false"], "must be true or false").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // GraphQL limits (src/graphql/policy.ts): what one request may ask for, on every transport.
   GRAPHQL_MAX_BODY_BYTES: limit(1024 * 1024),
@@ -113,7 +124,11 @@ export type Config = {
   corsAllowOrigins: string[];
   graphql: GraphQLLimits;
   connections: ConnectionLimits;
+  storage: StorageConfig;
 };
+
+/** Where uploaded files' bytes live: on local disk under `dataDir` (the default), or in an S3-compatible bucket. */
+export type StorageConfig = { kind: "local" } | ({ kind: "s3" } & S3StorageConfig);
 
 export type GraphQLLimits = {
   /** An HTTP request body, and a graphql-ws message. */
@@ -152,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.DATABASE_URL && !e.SECRET_KEY) {
     throw new ConfigError("SECRET_KEY: required when DATABASE_URL is set (every instance must sign passports alike)");
   }
+  const storage = storageConfig(e, cleaned);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -186,6 +202,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       writeTimeoutMs: e.WRITE_TIMEOUT_MS,
     },
+    storage,
+  };
+}
+
+const S3_OPTIONS = ["S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_FORCE_PATH_STYLE"] as const;
+
+function storageConfig(e: z.infer<typeof envSchema>, given: Record<string, string | undefined>): StorageConfig {
+  if (!e.S3_BUCKET) {
+    // Half an S3 configuration would otherwise silently keep files on local disk.
+    const stray = S3_OPTIONS.find((name) => given[name] !== undefined);
+    if (stray) throw new ConfigError(`S3_BUCKET: required when ${stray} is set (it selects S3 storage)`);
+    return { kind: "local" };
+  }
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    const [missing, present] = e.S3_ACCESS_KEY_ID ? ["S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID"] : ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"];
+    throw new ConfigError(`${missing}: required when ${present} is set (or set neither, for the AWS default credentials)`);
+  }
+  return {
+    kind: "s3",
+    endpoint: e.S3_ENDPOINT,
+    bucket: e.S3_BUCKET,
+    region: e.S3_REGION,
+    credentials: e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } : undefined,
+    // Self-hosted servers (MinIO and the like) rarely have a DNS name per bucket; AWS prefers virtual hosts.
+    forcePathStyle: e.S3_FORCE_PATH_STYLE ? e.S3_FORCE_PATH_STYLE === "true" : e.S3_ENDPOINT !== undefined,
   };
 }
 

@@ -51,6 +51,35 @@ describe("configuration", () => {
     expect(loadConfig({ DATA_DIR: tmp(), ...env }).connections).toEqual({ maxConnections: 5, headersTimeoutMs: 100, requestTimeoutMs: 200, writeTimeoutMs: 300 });
   });
 
+  it("keeps files on local disk unless S3_BUCKET selects S3, with path-style addressing for custom endpoints", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).storage).toEqual({ kind: "local" });
+    expect(loadConfig({ DATA_DIR: tmp(), S3_BUCKET: "uploads" }).storage).toEqual({
+      kind: "s3",
+      endpoint: undefined,
+      bucket: "uploads",
+      region: "us-east-1",
+      credentials: undefined,
+      forcePathStyle: false,
+    });
+    const minio = { S3_BUCKET: "uploads", S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY_ID: "id", S3_SECRET_ACCESS_KEY: "secret" };
+    expect(loadConfig({ DATA_DIR: tmp(), ...minio }).storage).toEqual({
+      kind: "s3",
+      endpoint: "http://127.0.0.1:9000",
+      bucket: "uploads",
+      region: "us-east-1",
+      credentials: { accessKeyId: "id", secretAccessKey: "secret" },
+      forcePathStyle: true,
+    });
+    const r2 = { ...minio, S3_REGION: "auto", S3_FORCE_PATH_STYLE: "false" };
+    expect(loadConfig({ DATA_DIR: tmp(), ...r2 }).storage).toMatchObject({ region: "auto", forcePathStyle: false });
+  });
+
+  it("names a missing S3 key without echoing the other one", () => {
+    const load = () => loadConfig({ DATA_DIR: tmp(), S3_BUCKET: "uploads", S3_SECRET_ACCESS_KEY: "very-secret-value" });
+    expect(load).toThrow(/^S3_ACCESS_KEY_ID: required when S3_SECRET_ACCESS_KEY is set/);
+    expect(load).not.toThrow(/very-secret-value/);
+  });
+
   it("keeps the embedded secret key in DATA_DIR, so passports survive a restart", () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir }).secretKey;
@@ -79,6 +108,12 @@ describe("configuration", () => {
     [{ DATABASE_URL: "postgresql://postgres@127.0.0.1/db" }, /^SECRET_KEY: required when DATABASE_URL is set/],
     [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY: must be false, true or the number of proxies/],
     [{ CORS_ALLOW_ORIGINS: "chat.example.com" }, /^CORS_ALLOW_ORIGINS: "chat.example.com" is not an origin/],
+    [{ S3_BUCKET: "My_Uploads" }, /^S3_BUCKET: must be a bucket name/],
+    [{ S3_BUCKET: "uploads", S3_ENDPOINT: "127.0.0.1:9000" }, /^S3_ENDPOINT: /],
+    [{ S3_BUCKET: "uploads", S3_REGION: "US East" }, /^S3_REGION: must be a region name/],
+    [{ S3_BUCKET: "uploads", S3_FORCE_PATH_STYLE: "yes" }, /^S3_FORCE_PATH_STYLE: must be true or false \(got "yes"\)$/],
+    [{ S3_BUCKET: "uploads", S3_ACCESS_KEY_ID: "id" }, /^S3_SECRET_ACCESS_KEY: required when S3_ACCESS_KEY_ID is set/],
+    [{ S3_ENDPOINT: "http://127.0.0.1:9000" }, /^S3_BUCKET: required when S3_ENDPOINT is set/],
   ])("refuses %o naming the variable", (env, message) => {
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(message);
