@@ -19,6 +19,7 @@ import { createRestHandler, createRestRouter } from "./rest/index.js";
 import { Router } from "./rest/router.js";
 import { systemFeatures } from "./rest/dify/system-features.js";
 import { writeJson } from "./rest/http.js";
+import { serveFilePreview } from "./rest/file-preview.js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Services } from "./core/services.js";
@@ -94,6 +95,7 @@ export function createHttpServer(
     setCorsHeaders(req, res);
     if (path === "/api" || path.startsWith("/api/")) return api(req, res, url, "/api", clientOf(req));
     if (path.startsWith("/console/api/")) return consoleApi(req, res, url, "/console/api", clientOf(req));
+    if (path.startsWith("/files/") && (await serveFilePreview(services, req, res, url))) return;
     if (serveGraphiQLAsset(req, res, url, log)) return;
     if (path === "/graphql") {
       if (req.method === "OPTIONS") {

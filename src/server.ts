@@ -17,6 +17,7 @@ import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
 import { createModelProvider } from "./providers/model/index.js";
+import { LocalDiskStorage } from "./providers/storage/local-disk.js";
 import path from "node:path";
 
 export function databaseTarget(config: Config): DatabaseTarget {
@@ -55,6 +56,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const taskStore = config.redisUrl ? new RedisTaskStore(config.redisUrl, { ...retention, ...config.taskEvents }) : new MemoryTaskStore(retention);
     const rateLimiters = await createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
+    const storage = new LocalDiskStorage(path.join(config.dataDir, "storage"));
     const core = createCore({
       db: database.db,
       log,
@@ -64,6 +66,9 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       rateLimiter: rateLimiters.limiter,
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
       remoteFiles: config.remoteFiles,
+      storage,
+      storageType: "local",
+      files: config.files,
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
       // Embedded, this process alone holds the data directory: whatever ran before it is dead.
@@ -98,6 +103,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await core.close(); // running generations stop and save what they have
       await sandbox?.close();
       await taskStore.close();
+      await storage.close();
       await rateLimiters.close();
       await db.close();
       release();

@@ -9,6 +9,8 @@ import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
 import type { RemoteFileLimits } from "./files/remote-images.js";
+import type { FileStorage } from "./ports/file-storage.js";
+import { filesService, type FilesConfig } from "./files/upload.service.js";
 import { appService } from "./apps/app-info.service.js";
 import { authService } from "./auth/passport.service.js";
 import { ViewerCache } from "./auth/viewer-cache.js";
@@ -39,6 +41,12 @@ export type CorePorts = {
   /** Caps on the remote files (images) fetched for models; defaults without. */
   remoteFiles?: RemoteFileLimits;
   rateLimiter: RateLimiterFactory;
+  /** Where uploaded files' bytes live. */
+  storage: FileStorage;
+  /** The row's storage_type for `storage` (Dify's STORAGE_TYPE): local, s3. */
+  storageType?: string;
+  /** Upload limits and signed URLs; defaults without. */
+  files?: FilesConfig;
   log: Logger;
   /** Signs passports. */
   secretKey: string;
@@ -54,9 +62,11 @@ export function createCore(ports: CorePorts) {
   // What a live instance does with a dead one's tasks.
   leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration({ db: ports.db, store: ports.taskStore }, task));
   leases.onTakeOver(["workflow", "advanced-chat"], (task) => continueLostRun(deps, task));
+  const apps = appService(deps);
   const services = {
     auth: authService(deps),
-    apps: appService(deps),
+    apps,
+    files: filesService({ ...deps, parameters: (viewer) => apps.parameters(viewer) }),
     conversations: conversationService({ db: ports.db, nameConversation: (app, query) => conversationNameGenerator(ports.models, app)(query) }),
     messages: messageService(deps),
     generations: generationService(deps),
