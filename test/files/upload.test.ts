@@ -1,6 +1,5 @@
 // POST /api/files/upload and the signed URLs it hands out (behaviour.md 2.6, 1.5): the body is streamed
 // to storage, checked by name, size and bytes on the way, and recorded only once stored in full.
-import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import http from "node:http";
@@ -8,25 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PICTURE } from "../support/image-server.js";
 import { backends, startTestServer, TEST_SECRET, type TestServer } from "../support/server.js";
 import { waitFor } from "../support/sse.js";
+import { form, storedFiles } from "../support/uploads.js";
 
 // Small limits: an image over 2 KiB, any other file over 4 KiB is too large.
 const LIMITS = { UPLOAD_IMAGE_FILE_SIZE_LIMIT: String(2 / 1024), UPLOAD_FILE_SIZE_LIMIT: String(4 / 1024), FILES_ACCESS_TIMEOUT: "60" };
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(120)]);
-
-export function form(parts: { name: string; filename?: string; type?: string; body: Buffer | string }[]): FormData {
-  const fd = new FormData();
-  for (const p of parts) {
-    if (p.filename === undefined) fd.append(p.name, String(p.body));
-    else fd.append(p.name, new Blob([typeof p.body === "string" ? p.body : new Uint8Array(p.body)], { type: p.type ?? "application/octet-stream" }), p.filename);
-  }
-  return fd;
-}
-
-/** Every file under the server's storage directory (temporary files included). */
-export function storedFiles(s: TestServer): string[] {
-  const root = path.join(s.config.dataDir, "storage");
-  return fs.existsSync(root) ? (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[]).filter((d) => d.isFile()).map((d) => d.name) : [];
-}
 
 describe.each(backends)("file uploads (%s)", (backend) => {
   let s: TestServer;
