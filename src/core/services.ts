@@ -10,7 +10,8 @@ import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
 import type { RemoteFileLimits } from "./files/remote-images.js";
 import type { FileStorage } from "./ports/file-storage.js";
-import { filesService, type FilesConfig } from "./files/upload.service.js";
+import { DEFAULT_FILES_CONFIG, filesService, type FilesConfig } from "./files/upload.service.js";
+import { remoteFiles } from "./files/remote-upload.js";
 import { appService } from "./apps/app-info.service.js";
 import { authService } from "./auth/passport.service.js";
 import { ViewerCache } from "./auth/viewer-cache.js";
@@ -63,10 +64,12 @@ export function createCore(ports: CorePorts) {
   leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration({ db: ports.db, store: ports.taskStore }, task));
   leases.onTakeOver(["workflow", "advanced-chat"], (task) => continueLostRun(deps, task));
   const apps = appService(deps);
+  const files = filesService({ ...deps, parameters: (viewer) => apps.parameters(viewer) });
   const services = {
     auth: authService(deps),
     apps,
-    files: filesService({ ...deps, parameters: (viewer) => apps.parameters(viewer) }),
+    files,
+    remoteFiles: remoteFiles({ fetch: ports.fetch, files, config: ports.files ?? DEFAULT_FILES_CONFIG }),
     conversations: conversationService({ db: ports.db, nameConversation: (app, query) => conversationNameGenerator(ports.models, app)(query) }),
     messages: messageService(deps),
     generations: generationService(deps),

@@ -76,4 +76,11 @@ builder.mutationFields((t) => ({
       return ctx.services.files.upload(viewer, { filename: upload.filename ?? "", body, declaredType: upload.mimetype });
     },
   }),
+  uploadRemoteFile: t.field({
+    type: FileRef,
+    description: "Fetch a file by URL (under the outbound policy) and store it like an upload (transfer method remote_url).",
+    errors: { directResult: false, dataField: { name: "file" } },
+    args: { url: t.arg.string({ required: true }) },
+    resolve: async (_root, { url }, ctx) => ctx.services.remoteFiles.upload(await ctx.viewer(), url),
+  }),
 }));

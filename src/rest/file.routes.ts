@@ -3,7 +3,7 @@
 import busboy from "busboy";
 import type { StagedUpload } from "../core/files/upload.service.js";
 import { AppError, badRequest } from "../core/errors.js";
-import { fileResponseJson } from "./dify/files.js";
+import { fileResponseJson, remoteFileJson } from "./dify/files.js";
 import type { Router } from "./router.js";
 
 export function registerFileRoutes(router: Router) {
@@ -58,5 +58,17 @@ export function registerFileRoutes(router: Router) {
       throw new AppError("too_many_files", 400, "Only one file is allowed.");
     }
     return { status: 201, body: fileResponseJson(await upload.commit({ source })) };
+  });
+
+  router.on("POST", "/remote-files/upload", async (ctx) => {
+    const viewer = await ctx.viewer();
+    const body = await ctx.json();
+    return { status: 201, body: remoteFileJson(await ctx.services.remoteFiles.upload(viewer, body.url)) };
+  });
+
+  // The URL comes percent-encoded in the last segment (the router decodes it).
+  router.on("GET", "/remote-files/:url", async (ctx) => {
+    const info = await ctx.services.remoteFiles.info(await ctx.viewer(), ctx.params.url);
+    return { status: 200, body: { file_type: info.fileType, file_length: info.fileLength } };
   });
 }

@@ -11,7 +11,7 @@ import type { UploadFile } from "../../generated/prisma/client.js";
 import { AppError, forbidden, invalidParam, notFound } from "../errors.js";
 import { BLOCKED_EXTENSIONS, bytesFitExtension, kindOfExtension, mimeOfExtension, type FileKind } from "./file-kinds.js";
 import { Intake } from "./intake.js";
-import { refusal } from "./upload-policy.js";
+import { refusal, type TransferMethod } from "./upload-policy.js";
 import { signedPath, verifySignature, type PreviewKind } from "./signed-url.js";
 
 export type UploadLimits = Record<"image" | "video" | "audio" | "other", number>;
@@ -34,7 +34,15 @@ export const DEFAULT_FILES_CONFIG: FilesConfig = {
 /** An uploaded file as both surfaces show it. */
 export type UploadRecord = UploadFile & { url: string; kind: FileKind };
 
-export type UploadInput = { filename: string; body: Readable; declaredType?: string | null };
+export type UploadInput = {
+  filename: string;
+  body: Readable;
+  declaredType?: string | null;
+  /** How the file reached us, for the app's allowed_file_upload_methods (default local_file). */
+  transferMethod?: TransferMethod;
+  /** Where a remote file came from (the row's source_url). */
+  sourceUrl?: string;
+};
 
 /** A file stored but not yet recorded: the request's remaining parts decide which. */
 export type StagedUpload = { commit(options?: { source?: string | null }): Promise<UploadRecord>; discard(): Promise<void> };
@@ -67,7 +75,7 @@ export function filesService(deps: Deps) {
       const dot = filename.lastIndexOf(".");
       ext = dot > 0 ? filename.slice(dot + 1).toLowerCase() : "";
       if (BLOCKED_EXTENSIONS.has(ext)) throw invalidParam(`File extension '.${ext}' is not allowed for security reasons.`, "file");
-      const why = refusal(await deps.parameters(viewer), kindOfExtension(ext), ext, "local_file");
+      const why = refusal(await deps.parameters(viewer), kindOfExtension(ext), ext, input.transferMethod ?? "local_file");
       if (why) throw new AppError("unsupported_file_type", 415, why);
     } catch (err) {
       body.resume(); // the client is still sending: let the rest through to nowhere, so it reads the answer
@@ -119,6 +127,7 @@ export function filesService(deps: Deps) {
               createdByRole: "end_user",
               createdBy: viewer.endUser.id,
               hash: intake.hash,
+              sourceUrl: input.sourceUrl ?? "",
             },
           });
           return record(row);

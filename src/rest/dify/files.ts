@@ -19,3 +19,17 @@ export function fileResponseJson(f: UploadRecord) {
     file_key: null,
   };
 }
+
+/** The remote-files upload answer (remote_files.py): a smaller shape, with the signed URL as `url`. */
+export function remoteFileJson(f: UploadRecord) {
+  return {
+    id: f.id,
+    name: f.name,
+    size: f.size,
+    extension: f.extension,
+    url: f.url,
+    mime_type: f.mimeType,
+    created_by: f.createdBy,
+    created_at: Math.floor(f.createdAt.getTime() / 1000),
+  };
+}
