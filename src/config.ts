@@ -58,11 +58,11 @@ const envSchema = z.object({
       return origins;
     }),
   REMOTE_FILE_MAX_BYTES: limit(10 * 1024 * 1024),
-  // Uploads (Dify's names and units: MB; fractions allowed, for small test limits).
-  UPLOAD_IMAGE_FILE_SIZE_LIMIT: z.coerce.number().positive().max(100_000).default(10),
-  UPLOAD_VIDEO_FILE_SIZE_LIMIT: z.coerce.number().positive().max(100_000).default(100),
-  UPLOAD_AUDIO_FILE_SIZE_LIMIT: z.coerce.number().positive().max(100_000).default(50),
-  UPLOAD_FILE_SIZE_LIMIT: z.coerce.number().positive().max(100_000).default(15),
+  // Uploads (Dify's names and units: MB; fractions allowed, for small test limits; under 2 GiB, the size column's range).
+  UPLOAD_IMAGE_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(10),
+  UPLOAD_VIDEO_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(100),
+  UPLOAD_AUDIO_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(50),
+  UPLOAD_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(15),
   FILES_ACCESS_TIMEOUT: limit(300),
   FILES_URL: optionalUrl(["http", "https"]),
   REMOTE_FILE_TIMEOUT_MS: limit(10_000),
