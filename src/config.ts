@@ -6,6 +6,9 @@ import { z } from "zod";
 import { parseAllowList } from "./providers/http/safe-fetch.js";
 import type { ConnectionLimits } from "./http/connections.js";
 import type { S3StorageConfig } from "./providers/storage/s3.js";
+import type { FilesConfig } from "./core/files/upload.service.js";
+
+const mb = (n: number) => Math.floor(n * 1024 * 1024);
 
 const optionalUrl = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`) }).optional();
@@ -56,6 +59,13 @@ const envSchema = z.object({
       return origins;
     }),
   REMOTE_FILE_MAX_BYTES: limit(10 * 1024 * 1024),
+  // Uploads (Dify's names and units: MB; fractions allowed, for small test limits; under 2 GiB, the size column's range).
+  UPLOAD_IMAGE_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(10),
+  UPLOAD_VIDEO_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(100),
+  UPLOAD_AUDIO_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(50),
+  UPLOAD_FILE_SIZE_LIMIT: z.coerce.number().positive().max(2047).default(15),
+  FILES_ACCESS_TIMEOUT: limit(300),
+  FILES_URL: optionalUrl(["http", "https"]),
   REMOTE_FILE_TIMEOUT_MS: limit(10_000),
   // Connections (src/http/connections.ts).
   MAX_CONNECTIONS: limit(10_000),
@@ -107,6 +117,8 @@ export type Config = {
   outboundAllow: string[];
   /** Caps on a remote file (image) the gateway fetches to show a model. */
   remoteFiles: { maxBytes: number; timeoutMs: number };
+  /** Uploads: limits by kind (bytes), signed URLs' lifetime and prefix. */
+  files: FilesConfig;
   /** How long a finished task's events can be replayed (resume). */
   taskRetentionMs: number;
   /** The Redis task store through an outage: readers give up after `outageLimitMs`; `maxBufferedBytes` of events wait. */
@@ -184,6 +196,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     taskEvents: { outageLimitMs: e.REDIS_OUTAGE_SECONDS * 1000, maxBufferedBytes: e.TASK_EVENT_BUFFER_MB * 1024 * 1024 },
     outboundAllow: e.OUTBOUND_ALLOW,
     remoteFiles: { maxBytes: e.REMOTE_FILE_MAX_BYTES, timeoutMs: e.REMOTE_FILE_TIMEOUT_MS },
+    files: {
+      limits: {
+        image: mb(e.UPLOAD_IMAGE_FILE_SIZE_LIMIT),
+        video: mb(e.UPLOAD_VIDEO_FILE_SIZE_LIMIT),
+        audio: mb(e.UPLOAD_AUDIO_FILE_SIZE_LIMIT),
+        other: mb(e.UPLOAD_FILE_SIZE_LIMIT),
+      },
+      accessTimeoutSeconds: e.FILES_ACCESS_TIMEOUT,
+      filesUrl: (e.FILES_URL ?? "").replace(/\/+$/, ""),
+    },
     trustProxy: e.TRUST_PROXY,
     corsAllowOrigins: e.CORS_ALLOW_ORIGINS,
     graphql: {

@@ -14,15 +14,18 @@ import {
 } from "./graphql/context.js";
 import { createJsonFastPath } from "./graphql/json-fast-path.js";
 import { createGraphQLPolicy } from "./graphql/policy.js";
+import { createUploadPlugin } from "./graphql/uploads.js";
 import { graphiqlOptions, renderGraphiQL, serveGraphiQLAsset } from "./graphql/graphiql.js";
 import { createRestHandler, createRestRouter } from "./rest/index.js";
 import { Router } from "./rest/router.js";
 import { systemFeatures } from "./rest/dify/system-features.js";
 import { writeJson } from "./rest/http.js";
+import { serveFilePreview } from "./rest/file-preview.js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Services } from "./core/services.js";
 import { AppError } from "./core/errors.js";
+import { DEFAULT_FILES_CONFIG } from "./core/files/upload.service.js";
 import { clientAddress } from "./http/client-address.js";
 import { corsHeaders } from "./http/cors.js";
 import { isClientAbort } from "./http/client-abort.js";
@@ -33,7 +36,7 @@ type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: str
 /** `plugins`: more yoga plugins, after the policy's (tests install probes). */
 export function createHttpServer(
   services: Services,
-  config: Pick<Config, "trustProxy" | "corsAllowOrigins" | "graphql" | "connections">,
+  config: Pick<Config, "trustProxy" | "corsAllowOrigins" | "graphql" | "connections"> & Partial<Pick<Config, "files">>,
   log: Logger,
   options: { plugins?: Plugin<any, any, any>[] } = {},
 ) {
@@ -42,7 +45,9 @@ export function createHttpServer(
   const clientOf = (req: IncomingMessage) => ({ address: clientAddress(req, config.trustProxy) });
   const limits = config.graphql;
   const policy = createGraphQLPolicy(schema, limits, log);
-  const plugins = [policy.plugin, ...(options.plugins ?? [])];
+  const uploadLimits = config.files?.limits ?? DEFAULT_FILES_CONFIG.limits;
+  const uploads = createUploadPlugin({ maxFileBytes: Math.max(...Object.values(uploadLimits)), maxFieldBytes: limits.maxBodyBytes });
+  const plugins = [uploads, policy.plugin, ...(options.plugins ?? [])];
   const jsonFastPath = createJsonFastPath<ServerContext>(plugins, limits.maxBodyBytes);
   const loggedByMask = new WeakSet<object>();
   const yoga = createYoga<ServerContext, GraphQLContext>({
@@ -94,6 +99,7 @@ export function createHttpServer(
     setCorsHeaders(req, res);
     if (path === "/api" || path.startsWith("/api/")) return api(req, res, url, "/api", clientOf(req));
     if (path.startsWith("/console/api/")) return consoleApi(req, res, url, "/console/api", clientOf(req));
+    if (path.startsWith("/files/") && (await serveFilePreview(services, req, res, url))) return;
     if (serveGraphiQLAsset(req, res, url, log)) return;
     if (path === "/graphql") {
       if (req.method === "OPTIONS") {

@@ -18,6 +18,8 @@ import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
 import { createModelProvider } from "./providers/model/index.js";
+import { createS3Storage } from "./providers/storage/s3.js";
+import { LocalDiskStorage } from "./providers/storage/local-disk.js";
 import path from "node:path";
 
 export function databaseTarget(config: Config): DatabaseTarget {
@@ -57,6 +59,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const rateLimiters = await createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
     const documents = new DocumentTextReader();
+    // Uploaded files: local disk under DATA_DIR (the zero-config default), or S3 when S3_BUCKET is set.
+    const storage = config.storage.kind === "s3" ? createS3Storage(config.storage) : new LocalDiskStorage(path.join(config.dataDir, "storage"));
     const core = createCore({
       db: database.db,
       log,
@@ -67,6 +71,9 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
       remoteFiles: config.remoteFiles,
       documents,
+      storage,
+      storageType: config.storage.kind,
+      files: config.files,
       // Python workers take seconds to start: only a run that reaches a code node starts them.
       sandbox: () => (sandbox ??= createCodeSandbox()),
       // Embedded, this process alone holds the data directory: whatever ran before it is dead.
@@ -102,6 +109,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await sandbox?.close();
       await documents.close();
       await taskStore.close();
+      await storage.close();
       await rateLimiters.close();
       await db.close();
       release();

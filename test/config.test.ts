@@ -45,6 +45,14 @@ describe("configuration", () => {
     expect(loadConfig({ DATA_DIR: tmp(), REMOTE_FILE_MAX_BYTES: "1000", REMOTE_FILE_TIMEOUT_MS: "500" }).remoteFiles).toEqual({ maxBytes: 1000, timeoutMs: 500 });
   });
 
+  it("limits uploads by kind and signed URLs' lifetime, changeably (Dify's names, MB)", () => {
+    const mb = 1024 * 1024;
+    expect(loadConfig({ DATA_DIR: tmp() }).files).toEqual({ limits: { image: 10 * mb, video: 100 * mb, audio: 50 * mb, other: 15 * mb }, accessTimeoutSeconds: 300, filesUrl: "" });
+    const env = { UPLOAD_IMAGE_FILE_SIZE_LIMIT: "1", UPLOAD_VIDEO_FILE_SIZE_LIMIT: "2", UPLOAD_AUDIO_FILE_SIZE_LIMIT: "3", UPLOAD_FILE_SIZE_LIMIT: "0.5", FILES_ACCESS_TIMEOUT: "60", FILES_URL: "https://files.example.com/" };
+    expect(loadConfig({ DATA_DIR: tmp(), ...env }).files).toEqual({ limits: { image: mb, video: 2 * mb, audio: 3 * mb, other: mb / 2 }, accessTimeoutSeconds: 60, filesUrl: "https://files.example.com" });
+    expect(() => loadConfig({ DATA_DIR: tmp(), UPLOAD_FILE_SIZE_LIMIT: "0" })).toThrow(/UPLOAD_FILE_SIZE_LIMIT/);
+  });
+
   it("bounds connections, changeably", () => {
     expect(loadConfig({ DATA_DIR: tmp() }).connections).toEqual({ maxConnections: 10_000, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, writeTimeoutMs: 30_000 });
     const env = { MAX_CONNECTIONS: "5", HEADERS_TIMEOUT_MS: "100", REQUEST_TIMEOUT_MS: "200", WRITE_TIMEOUT_MS: "300" };

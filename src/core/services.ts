@@ -10,6 +10,9 @@ import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
 import type { RemoteFileLimits } from "./files/remote-images.js";
+import type { FileStorage } from "./ports/file-storage.js";
+import { DEFAULT_FILES_CONFIG, filesService, type FilesConfig } from "./files/upload.service.js";
+import { remoteFiles } from "./files/remote-upload.js";
 import { appService } from "./apps/app-info.service.js";
 import { authService } from "./auth/passport.service.js";
 import { ViewerCache } from "./auth/viewer-cache.js";
@@ -42,6 +45,12 @@ export type CorePorts = {
   /** Text out of documents (workflow document-extractor nodes). */
   documents: DocumentText;
   rateLimiter: RateLimiterFactory;
+  /** Where uploaded files' bytes live. */
+  storage: FileStorage;
+  /** The row's storage_type for `storage` (Dify's STORAGE_TYPE): local, s3. */
+  storageType?: string;
+  /** Upload limits and signed URLs; defaults without. */
+  files?: FilesConfig;
   log: Logger;
   /** Signs passports. */
   secretKey: string;
@@ -57,9 +66,13 @@ export function createCore(ports: CorePorts) {
   // What a live instance does with a dead one's tasks.
   leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration({ db: ports.db, store: ports.taskStore }, task));
   leases.onTakeOver(["workflow", "advanced-chat"], (task) => continueLostRun(deps, task));
+  const apps = appService(deps);
+  const files = filesService({ ...deps, parameters: (viewer) => apps.parameters(viewer) });
   const services = {
     auth: authService(deps),
-    apps: appService(deps),
+    apps,
+    files,
+    remoteFiles: remoteFiles({ fetch: ports.fetch, files, config: ports.files ?? DEFAULT_FILES_CONFIG }),
     conversations: conversationService({ db: ports.db, nameConversation: (app, query) => conversationNameGenerator(ports.models, app)(query) }),
     messages: messageService(deps),
     generations: generationService(deps),

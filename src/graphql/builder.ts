@@ -15,6 +15,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
     DateTime: { Input: Date; Output: Date };
+    /** A file part of a multipart request (graphql-upload-minimal). */
+    Upload: { Input: Promise<unknown>; Output: never };
   };
 }>({
   defaultFieldNullability: false,

@@ -8,6 +8,7 @@ import "./conversation.schema.js";
 import "./workflow.schema.js";
 import "./generation.schema.js";
 import "./node.schema.js";
+import "./uploads.js";
 
 export const schema = builder.toSchema();
 

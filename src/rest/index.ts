@@ -14,6 +14,7 @@ import { registerConversationRoutes } from "./conversation.routes.js";
 import { registerMessageRoutes } from "./message.routes.js";
 import { registerWorkflowRoutes } from "./workflow.routes.js";
 import { registerHumanInputRoutes } from "./human-input.routes.js";
+import { registerFileRoutes } from "./file.routes.js";
 
 export const VERSION = "0.1.0";
 
@@ -26,6 +27,7 @@ export function createRestRouter(): Router {
   registerMessageRoutes(router);
   registerWorkflowRoutes(router);
   registerHumanInputRoutes(router);
+  registerFileRoutes(router);
   return router;
 }
 

@@ -38,6 +38,10 @@ export const REST_FIELDS: Record<string, { query?: string[]; body?: string[]; he
   "POST /workflows/tasks/:task_id/stop": {},
   "GET /form/human_input/:form_token": {},
   "POST /form/human_input/:form_token": { body: ["action", "inputs"] },
+  // Multipart: the fuzzer sends JSON and raw bodies, which must be a 400 no_file_uploaded (test/files covers forms).
+  "POST /files/upload": { body: ["file", "source"] },
+  "POST /remote-files/upload": { body: ["url"] },
+  "GET /remote-files/:url": {},
 };
 
 export type Route = { method: string; path: string };

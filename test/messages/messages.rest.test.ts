@@ -87,7 +87,7 @@ describe.each(backends)("messages over REST on %s", (backend) => {
       const u = await user();
       const { conversationId, ids: [m0, m1] } = await seed(u, 2);
       const upload = await s.rt.db.uploadFile.create({
-        data: { appId: chat.id, key: "k", name: "map.png", size: 1234, extension: "png", mimeType: "image/png", createdBy: u.endUserId },
+        data: { appId: chat.id, tenantId: chat.id, key: "k", name: "map.png", size: 1234, extension: "png", mimeType: "image/png", createdBy: u.endUserId },
       });
       const local = await s.rt.db.messageFile.create({
         data: { messageId: m1, type: "image", transferMethod: "local_file", uploadFileId: upload.id, createdBy: u.endUserId, createdAt: minutes(1) },

@@ -1,0 +1,96 @@
+// Remote files (behaviour.md 2.6): a URL the user pastes is fetched by the gateway, through the
+// outbound port (so under the deployment's SSRF policy, every redirect hop checked), and stored like
+// an upload. Whatever goes wrong on the way there (refused, unreachable, not 200) is the user's 400
+// `remote_file_upload_error`, never a 500.
+import { Readable } from "node:stream";
+import { AppError, invalidParam } from "../errors.js";
+import type { OutboundFetch, OutboundResponse } from "../ports/outbound-fetch.js";
+import type { Viewer } from "../auth/passport.service.js";
+import { kindOfExtension, mimeOfExtension } from "./file-kinds.js";
+import { limitFor, type FilesConfig, type FilesService, type UploadRecord } from "./upload.service.js";
+
+// Dify's remote fetches give up after a few seconds; a paste should not hold a request for long.
+const TIMEOUT_MS = 10_000;
+
+function httpUrl(value: unknown): string {
+  if (typeof value !== "string" || !value) throw invalidParam("url is required.", "url");
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw invalidParam("url must be an http(s) URL.", "url");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw invalidParam("url must be an http(s) URL.", "url");
+  return parsed.toString();
+}
+
+const failed = (url: string, why: string) => new AppError("remote_file_upload_error", 400, `Failed to fetch file from ${url}: ${why}`);
+
+async function fetchOrFail(fetch: OutboundFetch, url: string, method: "GET" | "HEAD", maxBytes: number): Promise<OutboundResponse> {
+  let res: OutboundResponse;
+  try {
+    res = await fetch(url, { method }, { timeoutMs: TIMEOUT_MS, maxBytes });
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    if (err.code === "response_too_large") throw new AppError("file_too_large", 413, `File size exceeded. The remote file is larger than ${maxBytes} bytes.`);
+    throw failed(url, err.message);
+  }
+  if (res.status !== 200) throw failed(url, `it answered ${res.status} ${res.statusText}`.trim() + ".");
+  return res;
+}
+
+/** The file's name: Content-Disposition's, else the URL's last segment; an extension from the type if it has none. */
+function nameOf(res: OutboundResponse, type: string): string {
+  const disposition = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(res.headers["content-disposition"] ?? "");
+  let name = disposition?.[1] ?? new URL(res.url).pathname.split("/").pop() ?? "";
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // kept as sent
+  }
+  name = name.replace(/[\u0000-\u001f]/g, "") || "file";
+  if (!name.includes(".")) {
+    const ext = Object.entries({ png: "image/png", jpg: "image/jpeg", gif: "image/gif", webp: "image/webp", pdf: "application/pdf", txt: "text/plain", html: "text/html", mp3: "audio/mpeg", mp4: "video/mp4" }).find(([, m]) => m === type)?.[0];
+    if (ext) name = `${name}.${ext}`;
+  }
+  return name;
+}
+
+export function remoteFiles(deps: { fetch: OutboundFetch; files: FilesService; config: FilesConfig }) {
+  const largest = Math.max(...Object.values(deps.config.limits));
+  return {
+    /** GET /remote-files/<url>: the type and length the server declares (HEAD, else GET). */
+    async info(_viewer: Viewer, value: unknown): Promise<{ fileType: string; fileLength: number }> {
+      const url = httpUrl(value);
+      let res: OutboundResponse;
+      try {
+        res = await fetchOrFail(deps.fetch, url, "HEAD", largest);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== "remote_file_upload_error") throw err;
+        res = await fetchOrFail(deps.fetch, url, "GET", largest);
+      }
+      const length = Number(res.headers["content-length"] ?? (res.body.length || NaN));
+      return { fileType: res.headers["content-type"] || "application/octet-stream", fileLength: Number.isFinite(length) ? length : -1 };
+    },
+    /** POST /remote-files/upload: fetch and store, as an upload by remote_url. */
+    async upload(viewer: Viewer, value: unknown): Promise<UploadRecord> {
+      const url = httpUrl(value);
+      // The fetch port holds the body: capped at the limit of the kind the URL names (the largest if none).
+      const urlExt = (new URL(url).pathname.split("/").pop() ?? "").split(".").slice(1).pop() ?? "";
+      const cap = urlExt && kindOfExtension(urlExt) !== "custom" ? limitFor(deps.config.limits, kindOfExtension(urlExt)) : largest;
+      const res = await fetchOrFail(deps.fetch, url, "GET", cap);
+      const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+      const filename = nameOf(res, type);
+      const ext = filename.includes(".") ? filename.split(".").pop()! : "";
+      return deps.files.upload(viewer, {
+        filename,
+        body: Readable.from([res.body]),
+        declaredType: mimeOfExtension(ext) ? undefined : type || undefined,
+        transferMethod: "remote_url",
+        sourceUrl: url,
+      });
+    },
+  };
+}
+
+export type RemoteFilesService = ReturnType<typeof remoteFiles>;
