@@ -99,13 +99,7 @@ export class RedisTaskStore implements TaskStore {
     this.ready = this.sub.subscribe(STOP_CHANNEL);
     // A Redis that restarted without persistence has forgotten the running tasks: say them again first.
     this.cmd.on("ready", () => {
-      const starts: Write[] = [...this.running.values()].map((meta) => ({ type: "start", taskId: meta.taskId, meta, bytes: 256, again: true }));
-      for (const w of starts) {
-        this.bufferedBytes += w.bytes;
-        this.pending.set(w.taskId, (this.pending.get(w.taskId) ?? 0) + 1);
-      }
-      this.queue.unshift(...starts);
-      if (starts.length) this.kick();
+      for (const meta of this.running.values()) this.enqueue({ type: "start", taskId: meta.taskId, meta, bytes: 256, again: true }, "first");
     });
   }
 
@@ -269,8 +263,10 @@ export class RedisTaskStore implements TaskStore {
     return this.bufferedBytes;
   }
 
-  private enqueue(write: Write) {
-    this.queue.push(write);
+  /** Queue a write, last (or `first`: ahead of every write not yet taken); only the writer takes them. */
+  private enqueue(write: Write, at: "last" | "first" = "last") {
+    if (at === "first") this.queue.unshift(write);
+    else this.queue.push(write);
     this.bufferedBytes += write.bytes;
     this.pending.set(write.taskId, (this.pending.get(write.taskId) ?? 0) + 1);
     this.kick();
