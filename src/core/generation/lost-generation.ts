@@ -3,6 +3,7 @@
 import type { Db } from "../ports/database.js";
 import type { TaskStore } from "../ports/task-store.js";
 import type { OrphanedTask } from "../tasks/task-leases.js";
+import { endOrphanedLog } from "../tasks/task-events.js";
 import type { GenerationEvent } from "./events.js";
 
 export const TASK_LOST = {
@@ -13,20 +14,13 @@ export const TASK_LOST = {
 
 export async function endLostGeneration(deps: { db: Db; store: TaskStore }, task: OrphanedTask): Promise<"ended"> {
   const message = task.messageId ? await deps.db.message.findUnique({ where: { id: task.messageId } }) : null;
-  const last = await deps.store.lastSeq(task.taskId);
-  if (!message) {
-    await deps.store.finish(task.taskId, last);
-    return "ended";
-  }
+  if (!message) return endOrphanedLog(deps.store, task.taskId);
   // A generation that ended (its latency is written with its end) but died before it said so stays as it is.
   const { count } = await deps.db.message.updateMany({
     where: { id: message.id, providerResponseLatency: 0 },
     data: { status: "error", error: TASK_LOST.message },
   });
-  if (count === 0) {
-    await deps.store.finish(task.taskId, last);
-    return "ended";
-  }
+  if (count === 0) return endOrphanedLog(deps.store, task.taskId);
   const mode = message.appMode ?? "chat";
   const event: GenerationEvent = {
     taskId: task.taskId,
@@ -37,7 +31,5 @@ export async function endLostGeneration(deps: { db: Db; store: TaskStore }, task
     type: "error",
     ...TASK_LOST,
   };
-  await deps.store.append(task.taskId, last + 1, event);
-  await deps.store.finish(task.taskId, last + 1);
-  return "ended";
+  return endOrphanedLog(deps.store, task.taskId, event);
 }

@@ -50,3 +50,17 @@ export async function openTaskEvents(
   }
   return (signal) => readTask(tasks.store, taskId, after, signal);
 }
+
+/**
+ * End the log of a task whose instance died, from another instance: after the last event it logged,
+ * with `event` (an error saying why) when there is one. Its readers end there.
+ */
+export async function endOrphanedLog(store: TaskStore, taskId: string, event?: unknown): Promise<"ended"> {
+  const last = await store.lastSeq(taskId);
+  if (event === undefined) await store.finish(taskId, last);
+  else {
+    await store.append(taskId, last + 1, event);
+    await store.finish(taskId, last + 1);
+  }
+  return "ended";
+}

@@ -3,18 +3,15 @@
 import type { Db } from "../ports/database.js";
 import type { TaskStore } from "../ports/task-store.js";
 import type { OrphanedTask } from "../tasks/task-leases.js";
+import { endOrphanedLog } from "../tasks/task-events.js";
 import type { WorkflowEvent } from "./events.js";
 
 export async function failLostRun(deps: { db: Db; store: TaskStore }, task: OrphanedTask, reason: string): Promise<"ended"> {
-  const last = await deps.store.lastSeq(task.taskId);
   const run = task.workflowRunId ? await deps.db.workflowRun.findUnique({ where: { id: task.workflowRunId } }) : null;
   const { count } = run
     ? await deps.db.workflowRun.updateMany({ where: { id: run.id, status: "running" }, data: { status: "failed", error: reason, finishedAt: new Date() } })
     : { count: 0 };
-  if (!run || count === 0) {
-    await deps.store.finish(task.taskId, last);
-    return "ended";
-  }
+  if (!run || count === 0) return endOrphanedLog(deps.store, task.taskId);
   const message = run.messageId ? await deps.db.message.findUnique({ where: { id: run.messageId } }) : null;
   if (message) {
     const answer = (run.checkpoint as { totals?: { answer?: string } } | null)?.totals?.answer ?? message.answer;
@@ -33,7 +30,5 @@ export async function failLostRun(deps: { db: Db; store: TaskStore }, task: Orph
     status: 500,
     message: reason,
   };
-  await deps.store.append(task.taskId, last + 1, event);
-  await deps.store.finish(task.taskId, last + 1);
-  return "ended";
+  return endOrphanedLog(deps.store, task.taskId, event);
 }
