@@ -1,7 +1,7 @@
 // appgraph as a child process (the built dist/server.js), for tests that kill an instance outright.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { TEST_SECRET } from "./server.js";
+import { createTestDatabase, startTestServer, TEST_SECRET, type TestServer } from "./server.js";
 
 const serverJs = fileURLToPath(new URL("../../dist/server.js", import.meta.url));
 
@@ -45,5 +45,29 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
       return exited;
     },
     output: () => output,
+  };
+}
+
+export type InstancePair = { a: ChildServer; b: TestServer; token: string; close(): Promise<void> };
+
+/**
+ * Two instances on one fresh PostgreSQL database and the shared Redis, leases of 1.5 s: B in this
+ * process, A a child process a test may kill; `app` imported, and a passport for it.
+ */
+export async function startInstancePair(env: Record<string, string>, app: string): Promise<InstancePair> {
+  const db = await createTestDatabase();
+  const shared = { ...env, DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL!, INSTANCE_LEASE_MS: "1500" };
+  const b = await startTestServer("postgres", shared);
+  const a = await startChildServer(shared);
+  const token = await b.passport((await b.importApp(app)).code);
+  return {
+    a,
+    b,
+    token,
+    async close() {
+      await a.kill9();
+      await b.close();
+      await db.drop();
+    },
   };
 }

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { gqlSseEvents, type GqlEvent } from "../support/graphql.js";
 import { sseEvents, waitFor } from "../support/sse.js";
-import { createTestDatabase, startTestServer, type TestServer } from "../support/server.js";
-import { startChildServer, type ChildServer } from "../support/child-server.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { startChildServer, startInstancePair, type ChildServer, type InstancePair } from "../support/child-server.js";
 
 const RESUME = `subscription($taskId: ID!) { taskEvents(taskId: $taskId) { __typename
   ... on MessageDelta { answer } ... on NodeStarted { nodeId } ... on WorkflowFinished { status } } }`;
@@ -44,24 +44,18 @@ const shared = Boolean(process.env.REDIS_URL && process.env.DATABASE_URL);
 
 describe.skipIf(!shared)("kill -9 mid-run, another instance on the same PostgreSQL and Redis (needs DATABASE_URL and REDIS_URL)", () => {
   let fake: FakeOpenAI;
-  let b: TestServer;
+  let pair: InstancePair;
   let a: ChildServer;
-  let drop: () => Promise<void>;
+  let b: TestServer;
   let token: string;
 
   beforeAll(async () => {
     fake = await startFakeOpenAI({ reply: () => words, tokenDelayMs: 20 });
-    const db = await createTestDatabase();
-    drop = db.drop;
-    const env = { OPENAI_BASE_URL: fake.baseUrl, DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL!, INSTANCE_LEASE_MS: "1500" };
-    b = await startTestServer("postgres", env);
-    a = await startChildServer(env);
-    token = await b.passport((await b.importApp("workflows/chatflow-prefixed-answers.yml")).code);
+    pair = await startInstancePair({ OPENAI_BASE_URL: fake.baseUrl }, "workflows/chatflow-prefixed-answers.yml");
+    ({ a, b, token } = pair);
   }, 120_000);
   afterAll(async () => {
-    await a?.kill9();
-    await b?.close();
-    await drop?.();
+    await pair?.close();
     await fake?.close();
   });
 
