@@ -7,6 +7,7 @@ import { createClient, type Client } from "graphql-ws";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { capturingLogger, LEVEL, type LogLine } from "../support/log.js";
+import { waitFor } from "../support/sse.js";
 
 const inputs = { traveller: "Bo", destination: "Lisbon" };
 const CHAT = `subscription($input: ChatMessageInput!) { chatMessage(input: $input) { __typename ... on MessageDelta { answer } } }`;
@@ -48,8 +49,9 @@ describe("graphql-ws limits and errors", () => {
     const closed: unknown[] = [];
     c.on("closed", (e) => void closed.push(e));
     try {
+      const before = fake.requests.length + 1;
       const good = outcome(c, CHAT, { input: { query: "one two three four five", inputs } });
-      const before = fake.requests.length;
+      await waitFor(() => fake.requests.length === before); // the good one's model call, counted out of what follows
       const bad = await Promise.all([
         outcome(c, "subscription { "),
         outcome(c, "subscription { nope }"),
