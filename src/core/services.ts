@@ -9,7 +9,8 @@ import type { DocumentText } from "./ports/document-text.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
-import type { RemoteFileLimits } from "./files/remote-images.js";
+import type { RemoteFileLimits } from "./files/model-images.js";
+import { fileLinks } from "./files/signed-url.js";
 import type { FileStorage } from "./ports/file-storage.js";
 import { DEFAULT_FILES_CONFIG, filesService, type FilesConfig } from "./files/upload.service.js";
 import { remoteFiles } from "./files/remote-upload.js";
@@ -62,7 +63,8 @@ export function createCore(ports: CorePorts) {
   const leases = new TaskLeases(ports.db, ports.log, ports.lease);
   const tasks = new TaskRunner(ports.taskStore, leases);
   const viewers = new ViewerCache(ports.db);
-  const deps = { ...ports, tasks, viewers, answers: new AnswerCheckpoints(ports.db) };
+  const links = fileLinks(ports.secretKey, (ports.files ?? DEFAULT_FILES_CONFIG).filesUrl);
+  const deps = { ...ports, tasks, viewers, links, answers: new AnswerCheckpoints(ports.db) };
   // What a live instance does with a dead one's tasks.
   leases.onTakeOver(["chat", "completion"], (task) => endLostGeneration({ db: ports.db, store: ports.taskStore }, task));
   leases.onTakeOver(["workflow", "advanced-chat"], (task) => continueLostRun(deps, task));

@@ -43,6 +43,7 @@ export const MessageFileRef = builder.objectRef<MessageFileRecord>("MessageFile"
     size: t.exposeInt("size", { nullable: true }),
     transferMethod: t.exposeString("transferMethod", { description: "remote_url, local_file or tool_file." }),
     belongsTo: t.exposeString("belongsTo", { description: "user or assistant." }),
+    uploadFileId: t.exposeID("uploadFileId", { nullable: true, description: "The upload it is, when the gateway holds its bytes (see uploadFile)." }),
   }),
 });
 

@@ -3,7 +3,7 @@
 import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 import { FileInput, fileReferences, globalId, recordId, subscriptionStream, type AppErrorValue } from "./common.schema.js";
-import { MessageRef, UsageRef } from "./conversation.schema.js";
+import { MessageFileRef, MessageRef, UsageRef } from "./conversation.schema.js";
 import { WORKFLOW_EVENT_TYPES, WORKFLOW_TYPE_NAMES } from "./workflow.schema.js";
 import { AppError } from "../core/errors.js";
 import type { GenerationEvent } from "../core/generation/events.js";
@@ -58,6 +58,7 @@ const MessageReplace = eventType("MessageReplace", "message_replace", "The whole
 
 const MessageEnd = eventType("MessageEnd", "message_end", "The answer is complete and saved.", (t) => ({
   usage: t.field({ type: UsageRef, resolve: (e: any) => e.usage }),
+  files: t.field({ type: [MessageFileRef], description: "The message's files (the user's, for chat and completion apps).", resolve: (e: any) => e.files ?? [] }),
   message: t.field({
     type: MessageRef,
     description: "The saved message.",
@@ -105,7 +106,14 @@ const CompletionMessageInput = builder.inputType("CompletionMessageInput", {
   fields: (t) => ({
     query: t.string(),
     inputs: t.field({ type: "JSON" }),
+    files: t.field({ type: [FileInput], description: "Files for the model to see (when the app takes them)." }),
   }),
+});
+
+const completionRequest = (input: { query?: string | null; inputs?: unknown; files?: Parameters<typeof fileReferences>[0] }) => ({
+  query: input.query,
+  inputs: input.inputs ?? {},
+  files: fileReferences(input.files),
 });
 
 const chatRequest = (input: {
@@ -142,7 +150,7 @@ builder.subscriptionField("completionMessage", (t) =>
     description: "Run a completion app and stream the answer.",
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      subscriptionStream(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} }))),
+      subscriptionStream(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), completionRequest(input)))),
     resolve: (event) => event as AppError,
   }),
 );
@@ -188,7 +196,7 @@ builder.mutationFields((t) => ({
     errors: {},
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      (await ctx.services.generations.sendCompletionMessage(await ctx.viewer(), { query: input.query, inputs: input.inputs ?? {} })).result,
+      (await ctx.services.generations.sendCompletionMessage(await ctx.viewer(), completionRequest(input))).result,
   }),
   moreLikeThis: t.field({
     type: GenerationResultRef,

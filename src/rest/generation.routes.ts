@@ -50,7 +50,7 @@ export function registerGenerationRoutes(router: Router) {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
     const mode = responseMode(body.response_mode);
-    return respond(ctx, mode, await ctx.services.generations.sendCompletionMessage(viewer, { query: body.query, inputs: body.inputs }));
+    return respond(ctx, mode, await ctx.services.generations.sendCompletionMessage(viewer, { query: body.query, inputs: body.inputs, files: body.files }));
   });
 
   router.on("GET", "/messages/:message_id/more-like-this", async (ctx) => {

@@ -68,7 +68,7 @@ describe.each(backends)("app information on %s", (backend) => {
     expect(body.user_input_form[0]["text-input"]).toEqual({ default: "", label: "Your name", max_length: 32, required: true, variable: "traveller" });
     expect(body.user_input_form[1].select.options).toEqual(["Lisbon", "Kyoto", "Quito"]);
     expect(body.sensitive_word_avoidance).toMatchObject({ enabled: true, type: "keywords" });
-    expect(body.file_upload).toEqual({ image: { detail: "high", enabled: true, number_limits: 2, transfer_methods: ["local_file"] } });
+    expect(body.file_upload).toEqual({ image: { detail: "high", enabled: true, number_limits: 2, transfer_methods: ["local_file", "remote_url"] } });
     expect(body.system_parameters).toEqual({
       image_file_size_limit: 10,
       video_file_size_limit: 100,

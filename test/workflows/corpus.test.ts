@@ -9,6 +9,7 @@ import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { readSse } from "../support/sse.js";
 import { fixture, startTestServer, type TestServer } from "../support/server.js";
 import { startFileServer, type FileServer } from "../support/file-server.js";
+import { PICTURE } from "../support/image-server.js";
 
 const files = fs.readdirSync(new URL("../fixtures/dsl-corpus/", import.meta.url)).filter((f) => f.endsWith(".yml")).sort();
 const docs = files.map((file) => ({ file, doc: YAML.parse(fixture(`dsl-corpus/${file}`)) }));
@@ -21,14 +22,19 @@ const refused = graphs.filter((d) => !runnable.includes(d));
 const MISSING_PYTHON_PACKAGE: Record<string, string> = { "workflow-json-repair-code.yml": "json_repair" };
 
 /** Inputs a person might give the start node's form; `document` is a URL the gateway can fetch. */
-function sampleInputs(doc: any, document: string): Record<string, unknown> {
+/** Sample inputs for the start node: a file variable gets the CSV, or the picture where it takes images only. */
+function sampleInputs(doc: any, files: { document: string; picture: string }): Record<string, unknown> {
   const start = doc.workflow.graph.nodes.find((n: any) => n.data.type === "start");
   const inputs: Record<string, unknown> = {};
+  const sample = (v: any) =>
+    v.allowed_file_types?.length && !v.allowed_file_types.includes("document")
+      ? { type: "image", transfer_method: "remote_url", url: files.picture }
+      : { type: "document", transfer_method: "remote_url", url: files.document };
   for (const v of start.data.variables ?? []) {
     if (v.type === "number") inputs[v.variable] = "1";
     else if (v.type === "select") inputs[v.variable] = v.options?.[0] ?? "";
-    else if (v.type === "file") inputs[v.variable] = { type: "document", transfer_method: "remote_url", url: document };
-    else if (v.type === "file-list") inputs[v.variable] = [{ type: "document", transfer_method: "remote_url", url: document }];
+    else if (v.type === "file") inputs[v.variable] = sample(v);
+    else if (v.type === "file-list") inputs[v.variable] = [sample(v)];
     else inputs[v.variable] = `sample ${v.variable}`.slice(0, v.max_length || 48);
   }
   return inputs;
@@ -53,7 +59,10 @@ describe("the DSL corpus", () => {
     let documents: FileServer;
     beforeAll(async () => {
       // File inputs name a CSV on the one loopback address the gateway may reach (document extractors read it).
-      documents = await startFileServer("127.0.0.2", { "/a.csv": { type: "text/csv", body: "month,sales\nJan,10\nFeb,12\n" } });
+      documents = await startFileServer("127.0.0.2", {
+        "/a.csv": { type: "text/csv", body: "month,sales\nJan,10\nFeb,12\n" },
+        "/a.png": { type: "image/png", body: PICTURE },
+      });
       // A model that answers every node kind sensibly: classifiers get a class, extractors JSON.
       fake = await startFakeOpenAI({
         reply: (body) => {
@@ -79,7 +88,7 @@ describe("the DSL corpus", () => {
         method: "POST",
         passport,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ inputs: sampleInputs(doc, documents.url("/a.csv")), query: "hello", response_mode: "streaming" }),
+        body: JSON.stringify({ inputs: sampleInputs(doc, { document: documents.url("/a.csv"), picture: documents.url("/a.png") }), query: "hello", response_mode: "streaming" }),
       });
       expect(res.status, await res.clone().text().catch(() => "")).toBe(200);
       const { events } = await readSse(res);

@@ -52,7 +52,7 @@ describe("files in workflow runs", () => {
     expect(fake.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: "user", content: "What is in the picture?" });
   });
 
-  it("refuses uploaded-file references and bad URLs before the run starts", async () => {
+  it("refuses references to uploads that do not exist, and bad URLs, before the run starts", async () => {
     const local = await run([{ type: "image", transfer_method: "local_file", upload_file_id: "00000000-0000-4000-8000-000000000000" }]);
     expect(local.status).toBe(400);
     expect(await local.json()).toMatchObject({ code: "invalid_param", params: "files[0]" });
@@ -62,7 +62,7 @@ describe("files in workflow runs", () => {
 });
 
 describe("file inputs of a start node", () => {
-  it("become File values, and uploaded-file references are refused naming the variable", async () => {
+  it("become File values, and a malformed upload reference is refused naming the variable", async () => {
     const s = await startTestServer("pglite");
     try {
       const passport = await s.passport((await s.importApp("dsl-corpus/workflow-file-inputs-llm-tongyi.yml")).code);

@@ -20,6 +20,8 @@ import { DocumentTextReader } from "../../src/providers/documents/index.js";
 import { OfflineProvider } from "../../src/providers/model/offline.js";
 import { createCodeSandbox } from "../../src/providers/sandbox/index.js";
 import { fixture } from "../support/server.js";
+import { LocalDiskStorage } from "../../src/providers/storage/local-disk.js";
+import { fileLinks } from "../../src/core/files/signed-url.js";
 
 const COUNTER_ID = "0f5c5b1e-6a43-4a0e-9d55-2f1b8a6c4e01";
 const COUNTING_CHATFLOW = `
@@ -53,7 +55,10 @@ describe("RunSession", () => {
     await database.migrate();
     store = new MemoryTaskStore({ retentionMs: 60_000, tombstoneMs: 60_000 });
     const tasks = new TaskRunner(store);
-    deps = { db: database.db, tasks, log: pino({ level: "silent" }), models: new OfflineProvider(), sandbox: () => createCodeSandbox(), fetch: safeFetch, documents: new DocumentTextReader() };
+    deps = {
+      db: database.db, tasks, log: pino({ level: "silent" }), models: new OfflineProvider(), sandbox: () => createCodeSandbox(), fetch: safeFetch,
+      documents: new DocumentTextReader(), storage: new LocalDiskStorage(dir), links: fileLinks("test-secret", ""),
+    };
   });
 
   afterAll(async () => {
@@ -160,7 +165,7 @@ describe("RunSession", () => {
   it("answers a chatflow turn on its message, message_end before workflow_finished, and keeps the conversation variables", async () => {
     const { viewer, workflow } = await viewerOf(COUNTING_CHATFLOW);
     const turn = async (query: string, conversationId?: string) => {
-      const opened = await openChatTurn(database.db, viewer, { query, inputs: {}, conversationId }, { form: [], introduction: null, modelId: null });
+      const opened = await openChatTurn(deps, viewer, { query, inputs: {}, conversationId }, { form: [], introduction: null, modelId: null });
       await opened.stored;
       const started = await (await RunSession.forChatflowTurn(deps, { viewer, workflow, turn: opened, files: [] })).start();
       expect((await started.result).answer).toBe(`Turn ${conversationId ? 2 : 1}: ${query}`);

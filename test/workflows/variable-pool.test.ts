@@ -3,12 +3,10 @@
 // are what CPython's str()/json.dumps give for the same values.
 import { describe, expect, it } from "vitest";
 import { markdownOf, textOf, VariablePool } from "../../src/core/workflows/variable-pool.js";
-import { parseFiles } from "../../src/core/files/file-refs.js";
+import { remoteFileValue } from "../../src/core/files/file-refs.js";
 
-const [image, pdf] = parseFiles([
-  { type: "image", transfer_method: "remote_url", url: "https://example.com/cat.png" },
-  { type: "document", transfer_method: "remote_url", url: "https://example.com/docs/report.pdf" },
-]);
+const image = remoteFileValue("https://example.com/cat.png", "image");
+const pdf = remoteFileValue("https://example.com/docs/report.pdf", "document");
 
 describe("textOf (Segment.text)", () => {
   it("NoneSegment: nothing", () => {

@@ -10,7 +10,9 @@ import type { Viewer } from "../auth/passport.service.js";
 import { ownConversations, ownMessages, optionalUuid } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
 import { wellFormedText } from "../text.js";
-import { resolveFileInputs, type FileValue } from "../files/file-refs.js";
+import type { FileValue } from "../files/file-refs.js";
+import { filesAmong, markUsed, resolveFileInputs, type RequestFilesDeps } from "../files/request-files.js";
+import { userFileRecord, userFileRow, type MessageFileRecord } from "../messages/message-files.js";
 import { validateInputs } from "../apps/inputs.js";
 
 /** One earlier exchange of the conversation, as a prompt's memory shows it. */
@@ -50,6 +52,8 @@ export type ChatTurn = {
   history: HistoryTurn[];
   dialogueCount: number;
   prompt: ChatMessage[];
+  /** The user's files of this turn, as the message keeps them. */
+  files: MessageFileRecord[];
 };
 
 /**
@@ -58,7 +62,7 @@ export type ChatTurn = {
  * turn, then kept), the thread so far and the parent message.
  */
 export async function openChatTurn(
-  db: Db,
+  deps: RequestFilesDeps,
   viewer: Viewer,
   req: ChatRequest,
   opts: {
@@ -72,6 +76,7 @@ export async function openChatTurn(
     beforeWrite?: (t: { inputs: Record<string, unknown> }) => Promise<void>;
   },
 ): Promise<ChatTurn> {
+  const { db } = deps;
   const query = requireQuery(req.query, true);
   const conversationId = optionalUuid(req.conversationId, "conversation_id");
   const parentId = optionalUuid(req.parentMessageId, "parent_message_id");
@@ -80,7 +85,7 @@ export async function openChatTurn(
     : null;
   if (conversationId && !conversation) throw notFound("Conversation Not Exists.");
   // An existing conversation keeps the inputs it started with, as in Dify.
-  const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : resolveFileInputs(opts.form, validateInputs(opts.form, req.inputs ?? {}));
+  const inputs = conversation ? (conversation.inputs as Record<string, unknown>) : await resolveFileInputs(deps, viewer, opts.form, validateInputs(opts.form, req.inputs ?? {}));
   const thread = conversation ? await threadOf(db, viewer, conversation.id, parentId) : { parentId: null, history: [] };
   const prompt = opts.prompt?.({ inputs, history: thread.history, query }) ?? [];
   await opts.beforeWrite?.({ inputs });
@@ -90,6 +95,7 @@ export async function openChatTurn(
   const now = new Date();
   const conversationRow = conversation ?? { id: crypto.randomUUID(), dialogueCount: 0 };
   const messageId = crypto.randomUUID();
+  const files = (opts.files ?? []).map((f) => ({ value: f, record: userFileRecord(crypto.randomUUID(), f) }));
   const stored = db
     .$transaction(async (tx) => {
       if (conversation) {
@@ -126,11 +132,12 @@ export async function openChatTurn(
           createdAt: now,
         },
       });
-      if (opts.files?.length) {
+      if (files.length) {
         await tx.messageFile.createMany({
-          data: opts.files.map((f) => ({ messageId, type: f.type, transferMethod: f.transfer_method, belongsTo: "user", url: f.url, createdBy: viewer.endUser.id })),
+          data: files.map(({ value, record }) => ({ ...userFileRow(record.id, value, viewer, now), messageId })),
         });
       }
+      await markUsed(tx, viewer, [...files.map((f) => f.value), ...filesAmong(Object.values(inputs))], now);
     })
     .then(() => undefined);
   stored.catch(() => {}); // awaited (and reported) where the answer is saved
@@ -144,6 +151,7 @@ export async function openChatTurn(
     history: thread.history,
     dialogueCount: conversationRow.dialogueCount + 1,
     prompt,
+    files: files.map((f) => f.record),
   };
 }
 

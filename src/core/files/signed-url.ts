@@ -36,3 +36,10 @@ export function verifySignature(
   if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) return false;
   return nowSeconds - Number(timestamp) <= timeoutSeconds;
 }
+
+/** Signed URLs of stored files, as both surfaces hand them out (FILES_URL, or a path on this server). */
+export type FileLinks = { urlOf(id: string, kind?: PreviewKind): string };
+
+export function fileLinks(secret: string, filesUrl: string): FileLinks {
+  return { urlOf: (id, kind = "file-preview") => `${filesUrl}${signedPath(secret, kind, id)}` };
+}

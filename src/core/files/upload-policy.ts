@@ -49,3 +49,78 @@ export function refusal(parameters: AppParameters, kind: FileKind, extension: st
   if (!rules.some((r) => r.methods.size === 0 || r.methods.has(method))) return `This app does not accept files by ${method}.`;
   return `This app does not accept ${kind} files${ext ? ` (.${ext})` : ""}.`;
 }
+
+/**
+ * The rule one slot of a request holds its files to (Dify's FileUploadConfig and
+ * `is_file_valid_with_config`): the app's file_upload feature for `files`, or a file variable's spec.
+ */
+export type FileRule = {
+  types: Set<string>;
+  /** The custom bucket's extensions (lower case, no dot); null when the slot names none. */
+  extensions: Set<string> | null;
+  methods: Set<string>;
+  /** Images' own transfer methods (the feature's), when they differ from `methods`. */
+  imageMethods: Set<string> | null;
+  /** How many images, and how many files, one request may carry (null: no limit). */
+  imageLimit: number | null;
+  limit: number | null;
+};
+
+// Dify's DEFAULT_FILE_NUMBER_LIMITS.
+const DEFAULT_NUMBER_LIMITS = 3;
+const count = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : null);
+
+/** The file_upload feature's rule, or null when the app takes no files with a message (Dify then drops them). */
+export function featureRule(fileUpload: unknown): FileRule | null {
+  const f = (fileUpload && typeof fileUpload === "object" ? fileUpload : {}) as Record<string, any>;
+  if (f.enabled === true) {
+    const methods = new Set(list(f.allowed_file_upload_methods ?? f.allowed_upload_methods));
+    return {
+      types: new Set(list(f.allowed_file_types)),
+      extensions: Array.isArray(f.allowed_file_extensions) ? normalised(list(f.allowed_file_extensions)) : null,
+      methods,
+      imageMethods: methods,
+      imageLimit: count(f.number_limits) ?? DEFAULT_NUMBER_LIMITS,
+      limit: count(f.number_limits),
+    };
+  }
+  // The older form: images only.
+  if (f.image?.enabled === true) {
+    const methods = new Set(list(f.image.transfer_methods));
+    return { types: new Set(["image"]), extensions: null, methods, imageMethods: methods, imageLimit: count(f.image.number_limits) ?? DEFAULT_NUMBER_LIMITS, limit: null };
+  }
+  return null;
+}
+
+/** A file or file-list variable's rule (`max_length` bounds a list). */
+export function variableRule(spec: Record<string, unknown>): FileRule {
+  return {
+    types: new Set(list(spec.allowed_file_types)),
+    extensions: Array.isArray(spec.allowed_file_extensions) ? normalised(list(spec.allowed_file_extensions)) : null,
+    methods: new Set(list(spec.allowed_file_upload_methods)),
+    imageMethods: null,
+    imageLimit: null,
+    limit: count(spec.max_length),
+  };
+}
+
+/** Why `rule` refuses the file (a sentence), or null when it takes it. */
+export function fileRefusal(rule: FileRule, file: { type: string; extension: string; transferMethod: string; filename: string }): string | null {
+  const ext = file.extension.toLowerCase().replace(/^\./, "");
+  const typeAllowed = rule.types.size === 0 || rule.types.has(file.type);
+  const failed = `File validation failed for file: ${file.filename}`;
+  if (!typeAllowed && !rule.types.has("custom")) return `${failed} (this app does not take ${file.type} files).`;
+  // In the custom bucket, the extension list decides (an empty list takes nothing).
+  if ((file.type === "custom" || !typeAllowed) && rule.extensions && !rule.extensions.has(ext)) return `${failed} (.${ext || "?"} files are not allowed).`;
+  const methods = file.type === "image" && rule.imageMethods ? rule.imageMethods : rule.methods;
+  if (methods.size && !methods.has(file.transferMethod)) return `${failed} (files cannot be sent by ${file.transferMethod}).`;
+  return null;
+}
+
+/** Why `rule` refuses this many files (Dify's number limits), or null. */
+export function countRefusal(rule: FileRule, files: { type: string }[]): string | null {
+  const images = files.filter((f) => f.type === "image").length;
+  if (rule.imageLimit !== null && images > rule.imageLimit) return `Number of image files exceeds the maximum limit ${rule.imageLimit}`;
+  if (rule.limit !== null && files.length > rule.limit) return `Number of files exceeds the maximum limit ${rule.limit}`;
+  return null;
+}

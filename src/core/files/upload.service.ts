@@ -12,7 +12,7 @@ import { AppError, forbidden, invalidParam, notFound } from "../errors.js";
 import { BLOCKED_EXTENSIONS, bytesFitExtension, kindOfExtension, mimeOfExtension, type FileKind } from "./file-kinds.js";
 import { Intake } from "./intake.js";
 import { refusal, type TransferMethod } from "./upload-policy.js";
-import { signedPath, verifySignature, type PreviewKind } from "./signed-url.js";
+import { fileLinks, verifySignature, type PreviewKind } from "./signed-url.js";
 
 export type UploadLimits = Record<"image" | "video" | "audio" | "other", number>;
 
@@ -63,8 +63,8 @@ export function limitFor(limits: UploadLimits, kind: FileKind): number {
 
 export function filesService(deps: Deps) {
   const config = deps.files ?? DEFAULT_FILES_CONFIG;
-  const urlOf = (row: UploadFile, kind: PreviewKind = "file-preview") => `${config.filesUrl}${signedPath(deps.secretKey, kind, row.id)}`;
-  const record = (row: UploadFile): UploadRecord => ({ ...row, url: urlOf(row), kind: kindOfExtension(row.extension) });
+  const links = fileLinks(deps.secretKey, config.filesUrl);
+  const record = (row: UploadFile): UploadRecord => ({ ...row, url: links.urlOf(row.id), kind: kindOfExtension(row.extension) });
 
   async function stage(viewer: Viewer, input: UploadInput): Promise<StagedUpload> {
     const { body, filename } = input;

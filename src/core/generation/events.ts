@@ -1,6 +1,7 @@
 // The domain events of a chat, agent-chat or completion generation, in the order a task emits them.
 // REST renders them as Dify's SSE objects; GraphQL as a union. Each carries its envelope.
 import type { Usage } from "../ports/model.js";
+import type { MessageFileRecord } from "../messages/message-files.js";
 
 export type GenerationEnvelope = {
   taskId: string;
@@ -26,6 +27,6 @@ export type GenerationEvent = GenerationEnvelope &
     | { type: "message"; answer: string }
     | ({ type: "agent_thought" } & AgentThought)
     | { type: "message_replace"; answer: string; reason: string }
-    | { type: "message_end"; usage: Usage; retrieverResources: unknown[] }
+    | { type: "message_end"; usage: Usage; retrieverResources: unknown[]; files: MessageFileRecord[] }
     | { type: "error"; code: string; message: string; status: number }
   );

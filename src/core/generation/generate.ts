@@ -14,8 +14,12 @@ import type { GenerationEnvelope, GenerationEvent } from "./events.js";
 import { validateInputs } from "../apps/inputs.js";
 import { openChatTurn, requireQuery, type ChatRequest } from "../chat/turn.js";
 import { estimateTokens, withImages } from "../chat/model-messages.js";
-import { parseFiles } from "../files/file-refs.js";
-import { namedImages, RemoteImages, type RemoteFileLimits } from "../files/remote-images.js";
+import { filesAmong, markUsed, requestFiles, resolveFileInputs } from "../files/request-files.js";
+import { FileContents } from "../files/file-contents.js";
+import { ModelImages, namedImages, type RemoteFileLimits } from "../files/model-images.js";
+import { featureRule } from "../files/upload-policy.js";
+import type { FileLinks } from "../files/signed-url.js";
+import type { FileStorage } from "../ports/file-storage.js";
 import type { OutboundFetch } from "../ports/outbound-fetch.js";
 import { keywordModeration } from "./moderation.js";
 import { buildChatMessages, buildCompletionMessages } from "./prompt.js";
@@ -23,6 +27,7 @@ import { HandingOver, type TaskContext, type TaskRunner } from "../tasks/task-ru
 import { TASK_LOST } from "./lost-generation.js";
 import type { AnswerCheckpoints } from "./answer-checkpoints.js";
 import { storedMetadata } from "../messages/message.service.js";
+import { userFileRecord, userFileRow, type MessageFileRecord } from "../messages/message-files.js";
 
 export type GenerationDeps = {
   db: Db;
@@ -30,11 +35,13 @@ export type GenerationDeps = {
   tasks: TaskRunner;
   log: Logger;
   fetch: OutboundFetch;
+  storage: FileStorage;
+  links: FileLinks;
   remoteFiles?: RemoteFileLimits;
   answers: AnswerCheckpoints;
 };
 
-export type CompletionRequest = { query?: unknown; inputs?: unknown };
+export type CompletionRequest = { query?: unknown; inputs?: unknown; files?: unknown };
 export type { ChatRequest };
 
 /** What a finished generation leaves behind; a failed one rejects with its AppError. */
@@ -46,7 +53,7 @@ export type StartedGeneration = GenerationEnvelope & {
 };
 
 type ModelConfig = {
-  file_upload?: { image?: { enabled?: boolean; detail?: string } };
+  file_upload?: { enabled?: boolean; image?: { enabled?: boolean; detail?: string } };
   model?: { name?: string; completion_params?: Record<string, unknown> };
   pre_prompt?: string | null;
   opening_statement?: string | null;
@@ -66,16 +73,16 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
   requireChatApp(viewer.app);
   if (viewer.app.mode === "advanced-chat") throw new AppError("app_unavailable", 400, "Chatflow apps answer through the workflow engine.");
   const config = modelConfigOf(viewer);
-  const files = parseFiles(req.files);
-  // Images go to the model only when the app lets users attach them (model_config.file_upload.image).
-  const images = config.file_upload?.image?.enabled ? namedImages(files, "files") : [];
-  const remote = new RemoteImages(deps.fetch, deps.remoteFiles);
-  const turn = await openChatTurn(deps.db, viewer, req, {
+  // Files count only where the app takes them (model_config.file_upload); images go to the model.
+  const files = await requestFiles(deps, viewer, req.files, featureRule(config.file_upload));
+  const images = namedImages(files, "files");
+  const modelImages = new ModelImages(new FileContents(deps, viewer), deps.remoteFiles);
+  const turn = await openChatTurn(deps, viewer, req, {
     form: userInputForm(viewer.app.mode, config, null),
     introduction: config.opening_statement ?? null,
     modelId: config.model.name,
     files,
-    beforeWrite: () => remote.prefetch(images),
+    beforeWrite: () => modelImages.prefetch(images),
     // The stored prompt names the images by URL; the model gets them inlined, below.
     prompt: ({ inputs, history, query }) =>
       withImages(buildChatMessages({ prePrompt: config.pre_prompt, inputs, history, query }), images.map((i) => i.file.url), config.file_upload?.image?.detail),
@@ -85,12 +92,13 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
     stored: turn.stored,
     envelope: { messageId: turn.messageId, conversationId: turn.conversationId, createdAt: turn.createdAt, mode: viewer.app.mode },
     config,
-    messages: await remote.inline(turn.prompt),
+    messages: await modelImages.inline(turn.prompt, files),
     moderationText: { inputs: turn.inputs, query: turn.query },
+    files: turn.files,
   });
 }
 
-/** POST /completion-messages (and more-like-this, with the original message's inputs). */
+/** POST /completion-messages (and more-like-this, with the original message's inputs and files). */
 export async function startCompletion(
   deps: GenerationDeps,
   viewer: Viewer,
@@ -100,55 +108,71 @@ export async function startCompletion(
   requireCompletionApp(viewer.app);
   const config = modelConfigOf(viewer);
   const query = validated?.query ?? requireQuery(req.query, false);
-  const inputs = validated?.inputs ?? validateInputs(userInputForm(viewer.app.mode, config, null), req.inputs ?? {});
-  const messages = buildCompletionMessages({ prePrompt: config.pre_prompt, inputs, query });
+  const form = userInputForm(viewer.app.mode, config, null);
+  const inputs = validated?.inputs ?? (await resolveFileInputs(deps, viewer, form, validateInputs(form, req.inputs ?? {})));
+  const files = await requestFiles(deps, viewer, req.files, featureRule(config.file_upload));
+  const images = namedImages(files, "files");
+  const modelImages = new ModelImages(new FileContents(deps, viewer), deps.remoteFiles);
+  await modelImages.prefetch(images);
+  // The stored prompt names the images by URL; the model gets them inlined.
+  const messages = withImages(buildCompletionMessages({ prePrompt: config.pre_prompt, inputs, query }), images.map((i) => i.file.url), config.file_upload?.image?.detail);
   // Completion messages live in a hidden conversation of their own, as in Dify; written in the
   // background like a chat turn's.
   const messageId = crypto.randomUUID();
   const createdAt = new Date();
-  const stored = deps.db.message.create({
-    data: {
-      id: messageId,
-      createdAt,
-      app: { connect: { id: viewer.app.id } },
-      conversation: {
-        create: {
-          appId: viewer.app.id,
-          mode: "completion",
-          name: "",
+  const fileRecords = files.map((f) => ({ value: f, record: userFileRecord(crypto.randomUUID(), f) }));
+  const stored = deps.db
+    .$transaction(async (tx) => {
+      await tx.message.create({
+        data: {
+          id: messageId,
+          createdAt,
+          app: { connect: { id: viewer.app.id } },
+          conversation: {
+            create: {
+              appId: viewer.app.id,
+              mode: "completion",
+              name: "",
+              inputs: inputs as Prisma.InputJsonValue,
+              fromEndUserId: viewer.endUser.id,
+              modelId: config.model.name,
+            },
+          },
           inputs: inputs as Prisma.InputJsonValue,
+          query,
+          message: messages as unknown as Prisma.InputJsonValue,
           fromEndUserId: viewer.endUser.id,
-          modelId: config.model.name,
+          appMode: "completion",
+          files: { create: fileRecords.map(({ value, record }) => userFileRow(record.id, value, viewer, createdAt)) },
         },
-      },
-      inputs: inputs as Prisma.InputJsonValue,
-      query,
-      message: messages as unknown as Prisma.InputJsonValue,
-      fromEndUserId: viewer.endUser.id,
-      appMode: "completion",
-    },
-  }).then(() => undefined);
+      });
+      await markUsed(tx, viewer, [...files, ...filesAmong(Object.values(inputs))], createdAt);
+    })
+    .then(() => undefined);
   stored.catch(() => {});
   return run(deps, viewer, {
     kind: "completion",
     stored,
     envelope: { messageId, conversationId: null, createdAt, mode: "completion" },
     config,
-    messages,
+    messages: await modelImages.inline(messages, files),
     moderationText: { inputs, query },
+    files: fileRecords.map((f) => f.record),
   });
 }
 
-/** GET /messages/{id}/more-like-this: the same inputs and query once more, as a new message. */
+/** GET /messages/{id}/more-like-this: the same inputs, query and files once more, as a new message. */
 export async function startMoreLikeThis(deps: GenerationDeps, viewer: Viewer, messageId: string): Promise<StartedGeneration> {
   requireCompletionApp(viewer.app);
   const id = optionalUuid(messageId, "message_id");
-  const original = id ? await deps.db.message.findFirst({ where: { id, ...ownMessages(viewer) } }) : null;
+  const original = id ? await deps.db.message.findFirst({ where: { id, ...ownMessages(viewer) }, include: { files: true } }) : null;
   if (!original) throw notFound("Message Not Exists.");
   if (!modelConfigOf(viewer).more_like_this?.enabled) {
     throw new AppError("app_more_like_this_disabled", 403, "The 'More like this' feature is disabled. Please refresh your page.");
   }
-  return startCompletion(deps, viewer, {}, { inputs: original.inputs as Record<string, unknown>, query: original.query });
+  // The original's files, as the request that sent them named them.
+  const files = original.files.map((f) => ({ type: f.type, transfer_method: f.transferMethod, upload_file_id: f.uploadFileId, url: f.url }));
+  return startCompletion(deps, viewer, { files }, { inputs: original.inputs as Record<string, unknown>, query: original.query });
 }
 
 type RunPlan = {
@@ -159,6 +183,8 @@ type RunPlan = {
   config: ModelConfig & { model: { name: string } };
   messages: ChatMessage[];
   moderationText: { inputs: Record<string, unknown>; query: string };
+  /** The message's files, shown again when it ends. */
+  files: MessageFileRecord[];
 };
 
 const zeroUsage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -257,7 +283,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
     await task.emit({ ...envelope, type: "error", code: failure.code, message: failure.message, status: failure.status });
     throw failure;
   }
-  await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [] });
+  await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [], files: plan.files });
   return { ...envelope, answer, usage };
 }
 

@@ -9,20 +9,10 @@ import type { Usage } from "../ports/model.js";
 import { ownConversations, ownMessages, optionalUuid, uuidOrNull } from "../conversations/scope.js";
 import { invalidParam, notFound } from "../errors.js";
 import { wellFormedText } from "../text.js";
+import type { FileLinks } from "../files/signed-url.js";
+import { messageFileRecord, uploadsOf, type MessageFileRecord } from "./message-files.js";
 
-/** A file attached to a message (an upload, a remote URL, or a file the app produced). */
-export type MessageFileRecord = {
-  id: string;
-  filename: string | null;
-  type: string;
-  url: string | null;
-  mimeType: string | null;
-  size: number | null;
-  transferMethod: string;
-  /** "user" or "assistant". */
-  belongsTo: string;
-  uploadFileId: string | null;
-};
+export type { MessageFileRecord };
 
 /** One step of an agent's reasoning. */
 export type AgentThoughtRecord = {
@@ -78,34 +68,6 @@ const itemInclude = (viewer: Viewer) =>
 
 type MessageWithParts = Message & { feedbacks: MessageFeedback[]; files: MessageFile[]; agentThoughts: MessageAgentThought[] };
 
-type UploadInfo = { name: string; mimeType: string | null; size: number };
-
-/** Name, type and size of the uploads the files refer to (this app's only). */
-async function uploadsOf(db: Db, viewer: Viewer, rows: MessageWithParts[]): Promise<Map<string, UploadInfo>> {
-  const ids = [...new Set(rows.flatMap((m) => m.files.map((f) => f.uploadFileId).filter((id): id is string => !!id)))];
-  if (!ids.length) return new Map();
-  const uploads = await db.uploadFile.findMany({
-    where: { id: { in: ids }, appId: viewer.app.id },
-    select: { id: true, name: true, mimeType: true, size: true },
-  });
-  return new Map(uploads.map((u) => [u.id, u]));
-}
-
-function fileRecord(f: MessageFile, uploads: Map<string, UploadInfo>): MessageFileRecord {
-  const upload = f.uploadFileId ? uploads.get(f.uploadFileId) : undefined;
-  return {
-    id: f.id,
-    filename: upload?.name ?? null,
-    type: f.type,
-    url: f.url ?? null,
-    mimeType: upload?.mimeType ?? null,
-    size: upload?.size ?? null,
-    transferMethod: f.transferMethod,
-    belongsTo: f.belongsTo,
-    uploadFileId: f.uploadFileId ?? null,
-  };
-}
-
 function thoughtRecord(t: MessageAgentThought): AgentThoughtRecord {
   return {
     id: t.id,
@@ -154,7 +116,7 @@ export function storedMetadata(usage: Usage, latencySeconds: number) {
   };
 }
 
-function messageRecord(m: MessageWithParts, uploads: Map<string, UploadInfo>): MessageRecord {
+function messageRecord(links: FileLinks, m: MessageWithParts, uploads: Awaited<ReturnType<typeof uploadsOf>>): MessageRecord {
   const meta = m.messageMetadata;
   const metadata = (meta && typeof meta === "object" && !Array.isArray(meta) ? meta : {}) as Record<string, any>;
   const rating = m.feedbacks[0]?.rating;
@@ -167,7 +129,7 @@ function messageRecord(m: MessageWithParts, uploads: Map<string, UploadInfo>): M
     answer: m.answer,
     status: m.status,
     error: m.error,
-    files: m.files.map((f) => fileRecord(f, uploads)),
+    files: m.files.map((f) => messageFileRecord(links, f, uploads)),
     feedback: rating === "like" || rating === "dislike" ? { rating } : null,
     agentThoughts: m.agentThoughts.map(thoughtRecord),
     retrieverResources: Array.isArray(metadata.retriever_resources) ? metadata.retriever_resources : [],
@@ -197,10 +159,10 @@ export type FeedbackInput = { rating?: unknown; content?: unknown };
 export type ListSavedInput = { lastId?: string | null; limit?: string | number | null };
 
 /** An end user's messages: the chat history page, one message, feedback, saved messages. */
-export function messageService({ db }: { db: Db }) {
+export function messageService({ db, links }: { db: Db; links: FileLinks }) {
   async function recordsOf(viewer: Viewer, rows: MessageWithParts[]): Promise<MessageRecord[]> {
-    const uploads = await uploadsOf(db, viewer, rows);
-    return rows.map((m) => messageRecord(m, uploads));
+    const uploads = await uploadsOf(db, viewer, rows.flatMap((m) => m.files));
+    return rows.map((m) => messageRecord(links, m, uploads));
   }
 
   return {

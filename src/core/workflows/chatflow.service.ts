@@ -5,11 +5,11 @@ import { userInputForm } from "../apps/dsl.js";
 import { requireChatApp } from "../apps/modes.js";
 import { openChatTurn, type ChatRequest } from "../chat/turn.js";
 import { AppError } from "../errors.js";
-import { parseFiles } from "../files/file-refs.js";
-import { RemoteImages } from "../files/remote-images.js";
+import { requestFiles } from "../files/request-files.js";
+import { featureRule } from "../files/upload-policy.js";
 import { chatflowAnswer, type ChatflowAnswer } from "./chatflow-turn.js";
 import { RunSession, type WorkflowDeps } from "./run-session.js";
-import { imagesForVision, publishedWorkflow } from "./run.service.js";
+import { imagesForVision, publishedWorkflow, workflowFeatures } from "./run.service.js";
 
 export type StartedChatflow = {
   taskId: string;
@@ -25,13 +25,15 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
   requireChatApp(viewer.app);
   if (viewer.app.mode !== "advanced-chat") throw new AppError("app_unavailable", 400, "Only chatflow apps run on the workflow engine.");
   const workflow = await publishedWorkflow(deps.db, viewer);
-  const files = parseFiles(req.files);
-  const features = (workflow.features ?? {}) as { opening_statement?: string };
-  const images = new RemoteImages(deps.fetch, deps.remoteFiles);
-  const turn = await openChatTurn(deps.db, viewer, req, {
+  const features = workflowFeatures(workflow);
+  // Files count only where the chatflow takes them (its file_upload feature), as in Dify.
+  const files = await requestFiles(deps, viewer, req.files, featureRule(features.file_upload));
+  const images = RunSession.imagesOf(deps, viewer);
+  const turn = await openChatTurn(deps, viewer, req, {
     form: userInputForm("advanced-chat", null, workflow.graph),
     introduction: features.opening_statement || null,
     modelId: null,
+    files,
     beforeWrite: ({ inputs }) => images.prefetch(imagesForVision(workflow, inputs, files)),
   });
   await turn.stored; // the run refers to the message and its answer is saved on it

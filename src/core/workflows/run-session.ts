@@ -9,7 +9,10 @@ import type { Viewer } from "../auth/passport.service.js";
 import { threadOf, type ChatTurn, type HistoryTurn } from "../chat/turn.js";
 import { AppError } from "../errors.js";
 import type { FileValue } from "../files/file-refs.js";
-import { DEFAULT_REMOTE_FILE_LIMITS, RemoteImages, type RemoteFileLimits } from "../files/remote-images.js";
+import { FileContents } from "../files/file-contents.js";
+import { DEFAULT_REMOTE_FILE_LIMITS, ModelImages, type RemoteFileLimits } from "../files/model-images.js";
+import type { FileLinks } from "../files/signed-url.js";
+import type { FileStorage } from "../ports/file-storage.js";
 import type { DocumentText } from "../ports/document-text.js";
 import type { Db } from "../ports/database.js";
 import type { ModelProvider } from "../ports/model.js";
@@ -33,6 +36,8 @@ export type WorkflowDeps = {
   log: Logger;
   sandbox: () => Sandbox;
   fetch: OutboundFetch;
+  storage: FileStorage;
+  links: FileLinks;
   remoteFiles?: RemoteFileLimits;
   /** Text out of documents, for document-extractor nodes. */
   documents: DocumentText;
@@ -64,8 +69,8 @@ type RunPlan = {
   /** The conversation before this turn, for LLM memory (chatflows). */
   history: HistoryTurn[];
   chat: ChatflowTurn | null;
-  /** The run's remote images, fetched before it started; any other is fetched when a node needs it (a resumed run's). */
-  images: RemoteImages;
+  /** The run's images, read before it started; any other is read when a node needs it (a resumed run's). */
+  images: ModelImages;
   /**
    * Set when a run goes on from a saved state: a paused run coming back (with what answered its form),
    * or a run whose instance died, taken over from its last checkpoint (answer null).
@@ -94,13 +99,13 @@ export class RunSession {
   }
 
   /** A workflow app's run (POST /workflows/run), on validated inputs. */
-  static forWorkflow(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; inputs: Record<string, unknown>; files: FileValue[]; images?: RemoteImages }): RunSession {
+  static forWorkflow(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; inputs: Record<string, unknown>; files: FileValue[]; images?: ModelImages }): RunSession {
     const { files, images, ...rest } = run;
-    return RunSession.firstPart(deps, { ...rest, images: images ?? new RemoteImages(deps.fetch, deps.remoteFiles), sys: { files }, conversationVariables: {}, history: [], chat: null });
+    return RunSession.firstPart(deps, { ...rest, images: images ?? RunSession.imagesOf(deps, run.viewer), sys: { files }, conversationVariables: {}, history: [], chat: null });
   }
 
   /** A chatflow turn's run: the turn's message gets the answer; the conversation's variables carry over. */
-  static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[]; images?: RemoteImages }): Promise<RunSession> {
+  static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[]; images?: ModelImages }): Promise<RunSession> {
     const { viewer, workflow, turn, images } = run;
     const chat = new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: turn.messageId, conversationId: turn.conversationId, workflow });
     return RunSession.firstPart(deps, {
@@ -111,7 +116,7 @@ export class RunSession {
       conversationVariables: await chat.variables(),
       history: turn.history,
       chat,
-      images: images ?? new RemoteImages(deps.fetch, deps.remoteFiles),
+      images: images ?? RunSession.imagesOf(deps, viewer),
       createdAt: turn.createdAt,
     });
   }
@@ -167,11 +172,16 @@ export class RunSession {
         chatflow && run.messageId && run.conversationId
           ? new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: run.messageId, conversationId: run.conversationId, workflow })
           : null,
-      images: new RemoteImages(deps.fetch, deps.remoteFiles),
+      images: RunSession.imagesOf(deps, viewer),
       resumed: { state, answer },
     });
   }
 
+
+  /** A run's image reader: the files it reads are its end user's own. */
+  static imagesOf(deps: WorkflowDeps, viewer: Viewer): ModelImages {
+    return new ModelImages(new FileContents(deps, viewer), deps.remoteFiles);
+  }
 
   private static firstPart(deps: WorkflowDeps, first: FirstPart): RunSession {
     const { viewer, workflow, conversationVariables, createdAt, ...rest } = first;
@@ -273,7 +283,7 @@ export class RunSession {
     const requestInput = (request: HumanInputRequest) => this.requestInput(request, stream);
     const engine = new WorkflowEngine(plan.graph, {
       executors: createExecutors({ models: deps.models, history: plan.history, images: plan.images, sandbox: deps.sandbox, fetch: deps.fetch, requestInput,
-        documents: deps.documents, fetchTimeoutMs: (deps.remoteFiles ?? DEFAULT_REMOTE_FILE_LIMITS).timeoutMs }),
+        documents: deps.documents, files: plan.images.contents, fetchTimeoutMs: (deps.remoteFiles ?? DEFAULT_REMOTE_FILE_LIMITS).timeoutMs }),
       onEvent: async (event: EngineEvent) => {
         if (event.type === "node_finished") this.recording.nodeFinished(event);
         await stream.engineEvent(event);

@@ -6,8 +6,10 @@ import { userInputForm } from "../apps/dsl.js";
 import { validateInputs } from "../apps/inputs.js";
 import { requireWorkflowApp } from "../apps/modes.js";
 import { appUnavailable } from "../errors.js";
-import { parseFiles, resolveFileInputs, type FileValue } from "../files/file-refs.js";
-import { namedImages, RemoteImages, type NamedFile } from "../files/remote-images.js";
+import type { FileValue } from "../files/file-refs.js";
+import { namedImages, type NamedFile } from "../files/model-images.js";
+import { filesAmong, markUsed, requestFiles, resolveFileInputs } from "../files/request-files.js";
+import { featureRule } from "../files/upload-policy.js";
 import type { Db } from "../ports/database.js";
 import { WorkflowGraph } from "./graph.js";
 import { RunSession, type StartedRun, type WorkflowDeps } from "./run-session.js";
@@ -27,6 +29,12 @@ export async function publishedWorkflow(db: Db, viewer: Viewer): Promise<Workflo
   return workflow;
 }
 
+/** The workflow's features (file_upload, opening_statement...), as its DSL gives them. */
+export function workflowFeatures(workflow: Workflow): { file_upload?: unknown; opening_statement?: string } {
+  const features = workflow.features;
+  return features && typeof features === "object" && !Array.isArray(features) ? (features as Record<string, any>) : {};
+}
+
 /**
  * The image files a run may show a model: all of them (`files` and file inputs) when an LLM node of the
  * workflow has vision on, else none. They are fetched before the run starts.
@@ -43,9 +51,11 @@ export async function startWorkflowRun(deps: WorkflowDeps, viewer: Viewer, req: 
   requireWorkflowApp(viewer.app);
   const workflow = await publishedWorkflow(deps.db, viewer);
   const form = userInputForm("workflow", null, workflow.graph);
-  const inputs = resolveFileInputs(form, validateInputs(form, req.inputs ?? {}));
-  const files = parseFiles(req.files);
-  const images = new RemoteImages(deps.fetch, deps.remoteFiles);
-  await images.prefetch(imagesForVision(workflow, inputs, files)); // a refused URL is a 4xx, before the run's row
+  const inputs = await resolveFileInputs(deps, viewer, form, validateInputs(form, req.inputs ?? {}));
+  // A workflow app takes sys.files whatever its features say (as Dify does); they say how, when they say.
+  const files = await requestFiles(deps, viewer, req.files, featureRule(workflowFeatures(workflow).file_upload), { unchecked: true });
+  const images = RunSession.imagesOf(deps, viewer);
+  await images.prefetch(imagesForVision(workflow, inputs, files)); // a refused file is a 4xx, before the run's row
+  await markUsed(deps.db, viewer, [...files, ...filesAmong(Object.values(inputs))], new Date());
   return RunSession.forWorkflow(deps, { viewer, workflow, inputs, files, images }).start();
 }

@@ -4,6 +4,7 @@ import type { GenerationEvent } from "../../core/generation/events.js";
 import type { GenerationResult, StreamEvent } from "../../core/generation/generation.service.js";
 import type { WorkflowEvent } from "../../core/workflows/events.js";
 import { unixSeconds } from "../../core/time.js";
+import { messageEndFileJson } from "./messages.js";
 
 /** Dify's web ("simple") rendering of a generation event. */
 export function renderGenerationEvent(e: GenerationEvent): object {
@@ -38,7 +39,7 @@ export function renderGenerationEvent(e: GenerationEvent): object {
     case "message_replace":
       return { event: "message_replace", ...envelope, task_id: e.taskId, answer: e.answer, reason: e.reason };
     case "message_end":
-      return { event: "message_end", ...envelope, task_id: e.taskId, id: e.messageId, metadata: { retriever_resources: e.retrieverResources }, files: null };
+      return { event: "message_end", ...envelope, task_id: e.taskId, id: e.messageId, metadata: { retriever_resources: e.retrieverResources }, files: e.files.length ? e.files.map(messageEndFileJson) : null };
     case "error":
       return { event: "error", ...envelope, code: e.code, message: e.message, status: e.status };
   }

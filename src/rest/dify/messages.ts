@@ -14,6 +14,24 @@ export const messageFileJson = (f: MessageFileRecord) => ({
   upload_file_id: f.uploadFileId,
 });
 
+/** A file as message_end lists it (Dify's prepare_file_dict). */
+export const messageEndFileJson = (f: MessageFileRecord) => {
+  const filename = f.filename ?? "file";
+  const dot = filename.lastIndexOf(".");
+  return {
+    related_id: f.id,
+    extension: dot > 0 ? filename.slice(dot) : "",
+    filename,
+    size: f.size ?? 0,
+    mime_type: f.mimeType ?? "application/octet-stream",
+    transfer_method: f.transferMethod,
+    type: f.type,
+    url: f.url ?? "",
+    upload_file_id: f.uploadFileId ?? f.id,
+    remote_url: f.remoteUrl ?? "",
+  };
+};
+
 const agentThoughtJson = (t: AgentThoughtRecord) => ({
   id: t.id,
   chain_id: null,

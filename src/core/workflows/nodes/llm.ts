@@ -3,8 +3,8 @@
 // node shows its text directly.
 import type { ChatMessage, ChatRole, ModelProvider } from "../../ports/model.js";
 import { withImages } from "../../chat/model-messages.js";
-import { imageUrls } from "../../files/file-refs.js";
-import type { RemoteImages } from "../../files/remote-images.js";
+import type { FileValue } from "../../files/file-refs.js";
+import { imagesOf, type ModelImages } from "../../files/model-images.js";
 import { AppError } from "../../errors.js";
 import type { NodeExecutor } from "../engine.js";
 import { NodeFailure } from "../engine.js";
@@ -40,9 +40,14 @@ export type LlmDeps = {
   models: ModelProvider;
   /** The conversation so far, oldest first (chatflows); empty for workflow apps. */
   history: HistoryTurn[];
-  /** The run's remote images: the model gets them as data URLs, never as URLs to fetch. */
-  images: RemoteImages;
+  /** The run's images: the model gets them as data URLs, never as URLs to fetch. */
+  images: ModelImages;
 };
+
+/** The node's vision files (default sys.files), when it has vision on. */
+function visionFiles(data: Record<string, any>, pool: VariablePool): FileValue[] {
+  return data.vision?.enabled ? imagesOf(pool.get(data.vision.configs?.variable_selector ?? ["sys", "files"])) : [];
+}
 
 export function buildLlmMessages(node: { data: Record<string, any> }, pool: VariablePool, history: HistoryTurn[]): ChatMessage[] {
   const data = node.data;
@@ -71,11 +76,8 @@ export function buildLlmMessages(node: { data: Record<string, any> }, pool: Vari
     if (query) messages.push({ role: "user", content: query });
   }
   if (!messages.length) throw new NodeFailure("The LLM node's prompt is empty.", "EmptyPrompt");
-  // Vision: the node's image files (default sys.files) go with the last user message, as image parts.
-  if (data.vision?.enabled) {
-    return withImages(messages, imageUrls(pool.get(data.vision.configs?.variable_selector ?? ["sys", "files"])), data.vision.configs?.detail);
-  }
-  return messages;
+  // Vision: the node's image files go with the last user message, as image parts.
+  return withImages(messages, visionFiles(data, pool).map((f) => f.url), data.vision?.configs?.detail);
 }
 
 export function llm(deps: LlmDeps): NodeExecutor {
@@ -85,7 +87,7 @@ export function llm(deps: LlmDeps): NodeExecutor {
     const messages = buildLlmMessages(ctx.node, ctx.pool, deps.history);
     let sent: ChatMessage[];
     try {
-      sent = await deps.images.inline(messages, ctx.signal);
+      sent = await deps.images.inline(messages, visionFiles(ctx.node.data, ctx.pool), ctx.signal);
     } catch (err) {
       if (err instanceof AppError) throw new NodeFailure(err.message, "RemoteFileError");
       throw err;
