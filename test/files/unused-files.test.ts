@@ -120,3 +120,25 @@ describe("the server's own sweep", () => {
     expect(stored(recent.key)).toBe(true);
   });
 });
+
+describe("a sweep when storage fails", () => {
+  let s3: S3TestServer | undefined;
+  let s: TestServer;
+  afterAll(async () => {
+    await s?.close();
+    await s3?.close();
+  });
+
+  it("fails and keeps the rows, for the next sweep to retry, rather than leave objects nothing points at", async () => {
+    s3 = await startS3Server();
+    s = await startTestServer("pglite", { S3_ENDPOINT: s3.config.endpoint!, S3_BUCKET: s3.config.bucket, S3_ACCESS_KEY_ID: "S3RVER", S3_SECRET_ACCESS_KEY: "S3RVER" });
+    const passport = await s.passport((await s.importApp("apps/chat-file-uploads.yml")).code);
+    const res = await s.api("/files/upload", { method: "POST", passport, body: form([{ name: "file", filename: "cat.png", type: "image/png", body: PICTURE }]) });
+    const { id } = (await res.json()) as { id: string };
+    const bucket = s3;
+    s3 = undefined;
+    await bucket.close(); // the bucket is unreachable
+    await expect(s.rt.core.removeUnusedFiles({ ...RETENTION, now: new Date(Date.now() + 2 * HOUR) })).rejects.toThrow();
+    expect(await s.rt.db.uploadFile.count({ where: { id } })).toBe(1);
+  });
+});
