@@ -119,6 +119,19 @@ describe("the server's own sweep", () => {
     expect(await s.rt.db.uploadFile.count({ where: { id: recent.id } })).toBe(1);
     expect(stored(recent.key)).toBe(true);
   });
+
+  it("judges an upload's age as Prisma wrote it, whatever the database session's time zone", async () => {
+    // PGlite has one session: this holds for every query the server makes from now on. Prisma then
+    // writes created_at five hours off, and the sweep's cutoff must be off alike.
+    await s.rt.db.$executeRawUnsafe("SET TIME ZONE 'America/New_York'");
+    const passport = await s.passport((await s.importApp("apps/chat-file-uploads.yml")).code);
+    const res = await s.api("/files/upload", { method: "POST", passport, body: form([{ name: "file", filename: "cat.png", type: "image/png", body: PICTURE }]) });
+    const { id } = (await res.json()) as { id: string };
+    await s.rt.core.removeUnusedFiles({ ...RETENTION, now: new Date(Date.now() + HOUR / 2) });
+    expect(await s.rt.db.uploadFile.count({ where: { id } })).toBe(1);
+    await s.rt.core.removeUnusedFiles({ ...RETENTION, now: new Date(Date.now() + 2 * HOUR) });
+    expect(await s.rt.db.uploadFile.count({ where: { id } })).toBe(0);
+  });
 });
 
 describe("a sweep when storage fails", () => {

@@ -1,6 +1,6 @@
-// Uploads nobody used: a file uploaded for a message that was never sent is removed,
-// row and bytes, once it is older than the retention period. "Used" is what the row says (`used`, set
-// when a message or a run takes the file) or a message_files row naming it.
+// Uploads nobody used: a file uploaded for a message that was never sent is removed, row and bytes,
+// once older than the retention period. "Used" is what the row says (`used`, set when a message or a
+// run takes the file) or a message_files row naming it.
 //
 // Several instances may sweep at once: each batch is claimed by one DELETE whose candidates are locked
 // FOR UPDATE SKIP LOCKED, so two sweeps take different rows and each file is removed once. The objects
@@ -25,6 +25,8 @@ export type UnusedFilesSweep = {
 
 /** Remove the unused uploads older than the retention period; resolves to how many this sweep removed. */
 export async function removeUnusedFiles(deps: Deps, { retentionMs, now = new Date(), batchSize = 100 }: UnusedFilesSweep): Promise<number> {
+  // A Date parameter, not the database's now(): Prisma writes created_at from this process's clock, in
+  // the same form, so the two agree whatever the database session's time zone.
   const cutoff = new Date(now.getTime() - retentionMs);
   let removed = 0;
   for (;;) {
