@@ -67,6 +67,10 @@ const envSchema = z.object({
   FILES_ACCESS_TIMEOUT: limit(300),
   FILES_URL: optionalUrl(["http", "https"]),
   REMOTE_FILE_TIMEOUT_MS: limit(10_000),
+  // Uploads no message or run used are removed after this many hours (0: kept for ever), by a sweep this often.
+  FILES_RETENTION_HOURS: z.coerce.number().int().min(0).max(10 * 365 * 24).default(24),
+  // Minutes; fractions allowed, for tests that watch a sweep happen.
+  FILES_CLEANUP_INTERVAL_MINUTES: z.coerce.number().min(0.001).max(24 * 60).default(60),
   // Connections (src/http/connections.ts).
   MAX_CONNECTIONS: limit(10_000),
   HEADERS_TIMEOUT_MS: limit(10_000),
@@ -119,6 +123,8 @@ export type Config = {
   remoteFiles: { maxBytes: number; timeoutMs: number };
   /** Uploads: limits by kind (bytes), signed URLs' lifetime and prefix. */
   files: FilesConfig;
+  /** Uploads no message or run used: removed once older than `retentionMs` (0: never), swept every `intervalMs`. */
+  fileCleanup: { retentionMs: number; intervalMs: number };
   /** How long a finished task's events can be replayed (resume). */
   taskRetentionMs: number;
   /** The Redis task store through an outage: readers give up after `outageLimitMs`; `maxBufferedBytes` of events wait. */
@@ -206,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       accessTimeoutSeconds: e.FILES_ACCESS_TIMEOUT,
       filesUrl: (e.FILES_URL ?? "").replace(/\/+$/, ""),
     },
+    fileCleanup: { retentionMs: e.FILES_RETENTION_HOURS * 3600 * 1000, intervalMs: Math.round(e.FILES_CLEANUP_INTERVAL_MINUTES * 60 * 1000) },
     trustProxy: e.TRUST_PROXY,
     corsAllowOrigins: e.CORS_ALLOW_ORIGINS,
     graphql: {

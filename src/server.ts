@@ -93,6 +93,20 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       core.resumeTimedOutForms().catch((err) => log.warn({ err }, "human input timeout sweep failed"));
     }, 15_000);
     sweeper.unref();
+    // Uploads no message or run used, past FILES_RETENTION_HOURS (0: never). Every instance sweeps;
+    // they take different rows (see removeUnusedFiles).
+    const { retentionMs, intervalMs } = config.fileCleanup;
+    // One sweep at a time here, and close() waits for it rather than closing the database under it.
+    let fileSweep: Promise<void> | undefined;
+    const fileCleaner = retentionMs > 0
+      ? setInterval(() => {
+          fileSweep ??= core
+            .removeUnusedFiles({ retentionMs })
+            .then(() => {}, (err) => log.warn({ err }, "unused file sweep failed"))
+            .finally(() => (fileSweep = undefined));
+        }, intervalMs)
+      : undefined;
+    fileCleaner?.unref();
     await new Promise<void>((resolve, reject) => {
       http.server.once("error", reject);
       // Node's default backlog (511) overflows when thousands of clients connect at once (the bench's
@@ -104,6 +118,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const db = database;
     const close = async () => {
       clearInterval(sweeper);
+      clearInterval(fileCleaner);
+      await fileSweep;
       await http.close();
       await core.close(); // running generations stop and save what they have
       await sandbox?.close();

@@ -53,6 +53,15 @@ describe("configuration", () => {
     expect(() => loadConfig({ DATA_DIR: tmp(), UPLOAD_FILE_SIZE_LIMIT: "0" })).toThrow(/UPLOAD_FILE_SIZE_LIMIT/);
   });
 
+  it("removes unused uploads after a day, swept hourly, changeably (0 keeps them)", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).fileCleanup).toEqual({ retentionMs: 24 * 3600_000, intervalMs: 3600_000 });
+    expect(loadConfig({ DATA_DIR: tmp(), FILES_RETENTION_HOURS: "2", FILES_CLEANUP_INTERVAL_MINUTES: "0.5" }).fileCleanup).toEqual({ retentionMs: 2 * 3600_000, intervalMs: 30_000 });
+    expect(loadConfig({ DATA_DIR: tmp(), FILES_RETENTION_HOURS: "0" }).fileCleanup.retentionMs).toBe(0);
+    for (const bad of [{ FILES_RETENTION_HOURS: "-1" }, { FILES_RETENTION_HOURS: "1.5" }, { FILES_RETENTION_HOURS: "day" }, { FILES_CLEANUP_INTERVAL_MINUTES: "0" }]) {
+      expect(() => loadConfig({ DATA_DIR: tmp(), ...bad })).toThrow(new RegExp(Object.keys(bad)[0]));
+    }
+  });
+
   it("bounds connections, changeably", () => {
     expect(loadConfig({ DATA_DIR: tmp() }).connections).toEqual({ maxConnections: 10_000, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, writeTimeoutMs: 30_000 });
     const env = { MAX_CONNECTIONS: "5", HEADERS_TIMEOUT_MS: "100", REQUEST_TIMEOUT_MS: "200", WRITE_TIMEOUT_MS: "300" };

@@ -14,6 +14,7 @@ import { fileLinks } from "./files/signed-url.js";
 import type { FileStorage } from "./ports/file-storage.js";
 import { DEFAULT_FILES_CONFIG, filesService, type FilesConfig } from "./files/upload.service.js";
 import { remoteFiles } from "./files/remote-upload.js";
+import { removeUnusedFiles, type UnusedFilesSweep } from "./files/unused-files.js";
 import { appService } from "./apps/app-info.service.js";
 import { authService } from "./auth/passport.service.js";
 import { ViewerCache } from "./auth/viewer-cache.js";
@@ -96,6 +97,8 @@ export function createCore(ports: CorePorts) {
     viewers,
     /** Send the runs of forms whose node timeout passed down their timeout branch. */
     resumeTimedOutForms: () => resumeTimedOutForms(deps),
+    /** Remove uploads no message or run used, older than the retention period (a timer's job; tests call it). */
+    removeUnusedFiles: (sweep: UnusedFilesSweep) => removeUnusedFiles(ports, sweep),
     /** Announce this instance and take over the tasks dead instances left; call before serving. */
     open: () => leases.open(),
     /** Take over the tasks of instances found dead now, rather than at the next check (tests). */
