@@ -4,6 +4,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Viewer } from "../../src/core/auth/passport.service.js";
+import type { FileValue } from "../../src/core/files/file-refs.js";
+import { markUsed } from "../../src/core/files/request-files.js";
 import { createS3Storage } from "../../src/providers/storage/s3.js";
 import { PICTURE } from "../support/image-server.js";
 import { startS3Server, type S3TestServer } from "../support/s3-server.js";
@@ -87,6 +90,26 @@ describe.each(storages)("removing unused uploads (%s)", (_name, backend, storage
     await s.rt.db.messageFile.create({ data: { messageId: message.id, type: "image", transferMethod: "local_file", uploadFileId: file.id, createdBy: file.createdBy } });
     await sweep(hoursFromNow(48));
     expect(await present(file)).toEqual({ row: true, object: true });
+  });
+
+  it("keeps an upload a chat message used, and refuses to mark used one the sweep removed", async () => {
+    const file = await upload();
+    const sent = await s.api("/chat-messages", {
+      method: "POST", passport, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "look", inputs: {}, response_mode: "blocking", files: [{ type: "image", transfer_method: "local_file", upload_file_id: file.id }] }),
+    });
+    expect(sent.status).toBe(200);
+    expect((await s.rt.db.uploadFile.findUniqueOrThrow({ where: { id: file.id } })).used).toBe(true);
+    await sweep(hoursFromNow(48));
+    expect(await present(file)).toEqual({ row: true, object: true });
+
+    // A request checked the file, then the sweep took it before the request's rows were written.
+    const gone = await upload();
+    const viewer = { app: { id: app.id }, endUser: { id: gone.createdBy } } as Viewer;
+    const value = { related_id: gone.id } as FileValue;
+    await sweep(hoursFromNow(2));
+    const marking = s.rt.db.$transaction((tx) => markUsed(tx, viewer, [value], new Date()));
+    await expect(marking).rejects.toMatchObject({ code: "invalid_param", status: 400 });
   });
 
   it("two sweeps at once both succeed and remove each file once, in small batches", async () => {

@@ -4,7 +4,7 @@
 import type { Db } from "../ports/database.js";
 import type { Prisma, UploadFile } from "../../generated/prisma/client.js";
 import type { Viewer } from "../auth/passport.service.js";
-import { invalidParam } from "../errors.js";
+import { AppError, invalidParam } from "../errors.js";
 import { kindOfExtension } from "./file-kinds.js";
 import { isFileValue, parseFileRef, parseFileRefs, remoteFileValue, type FileRef, type FileValue } from "./file-refs.js";
 import type { FileLinks } from "./signed-url.js";
@@ -97,10 +97,17 @@ export function filesAmong(values: unknown[]): FileValue[] {
   return values.flatMap((v) => (Array.isArray(v) ? v.filter(isFileValue) : isFileValue(v) ? [v] : []));
 }
 
-/** Marks the uploads among `files` as used (kept from the unused-file sweep), inside the caller's transaction. */
+/**
+ * Marks the uploads among `files` as used (kept from the unused-file sweep), inside the caller's
+ * transaction. Throws when one is gone: the sweep removed it since the request was checked (its lock
+ * makes this wait for it), and a message or run must not name a file that no longer exists.
+ */
 export async function markUsed(tx: Pick<Db, "uploadFile">, viewer: Viewer, files: FileValue[], at: Date): Promise<void> {
   const ids = [...new Set(files.flatMap((f) => (f.related_id ? [f.related_id] : [])))];
   if (!ids.length) return;
-  const where: Prisma.UploadFileWhereInput = { id: { in: ids }, appId: viewer.app.id, used: false };
-  await tx.uploadFile.updateMany({ where, data: { used: true, usedBy: viewer.endUser.id, usedAt: at } });
+  const mine: Prisma.UploadFileWhereInput = { id: { in: ids }, appId: viewer.app.id };
+  const marked = await tx.uploadFile.updateMany({ where: { ...mine, used: false }, data: { used: true, usedBy: viewer.endUser.id, usedAt: at } });
+  if (marked.count < ids.length && (await tx.uploadFile.count({ where: mine })) < ids.length) {
+    throw new AppError("invalid_param", 400, "Invalid upload file: it was removed as unused.");
+  }
 }
