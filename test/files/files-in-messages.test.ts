@@ -42,7 +42,7 @@ workflow:
         model: { provider: openai, name: gpt-4o-mini, mode: chat, completion_params: {} }
         prompt_template: [{ role: user, text: "{{#sys.query#}}" }]
         vision: { enabled: true, configs: { variable_selector: [sys, files], detail: high } }
-    - { id: answer, data: { type: answer, title: Answer, answer: "{{#llm.text#}}" } }
+    - { id: answer, data: { type: answer, title: Answer, answer: "{{#llm.text#}} {{#sys.files#}}" } }
     edges:
     - { id: a, source: start, sourceHandle: source, target: llm }
     - { id: b, source: llm, sourceHandle: source, target: answer }
@@ -115,16 +115,13 @@ describe.each(backends)("files in messages and runs (%s)", (backend) => {
       const { events } = await readSse(res);
       expect(imagePartsSent(fake)).toEqual([DATA_URL]);
 
+      // message_end lists the answer's own files (Dify's web client shows them on the answer): none here.
       const end = events.find((e) => e.event === "message_end");
-      expect(end.files).toEqual([
-        expect.objectContaining({ filename: "cat.png", extension: ".png", size: PICTURE.length, mime_type: "image/png", transfer_method: "local_file", type: "image", upload_file_id: file.id, remote_url: "" }),
-      ]);
-      const opened = await fetch(s.url + end.files[0].url);
-      expect(Buffer.from(await opened.arrayBuffer())).toEqual(PICTURE);
+      expect(end.files).toBeNull();
 
       const list = await (await s.api(`/messages?conversation_id=${end.conversation_id}`, { passport: chat })).json();
       const [kept] = list.data[0].message_files;
-      expect(kept).toMatchObject({ id: end.files[0].related_id, filename: "cat.png", type: "image", mime_type: "image/png", size: PICTURE.length, transfer_method: "local_file", belongs_to: "user", upload_file_id: file.id });
+      expect(kept).toMatchObject({ filename: "cat.png", type: "image", mime_type: "image/png", size: PICTURE.length, transfer_method: "local_file", belongs_to: "user", upload_file_id: file.id });
       expect(Buffer.from(await (await fetch(s.url + kept.url)).arrayBuffer())).toEqual(PICTURE);
       const row = await s.rt.db.uploadFile.findUniqueOrThrow({ where: { id: file.id } });
       expect(row.used).toBe(true);
@@ -207,7 +204,8 @@ describe.each(backends)("files in messages and runs (%s)", (backend) => {
     const { events } = await readSse(res);
     expect(imagePartsSent(fake)).toEqual([DATA_URL]);
     const end = events.find((e) => e.event === "message_end");
-    expect(end.files).toEqual([expect.objectContaining({ upload_file_id: file.id, filename: "cat.png" })]);
+    const kept = await s.rt.db.messageFile.findMany({ where: { messageId: end.message_id } });
+    expect(kept).toEqual([expect.objectContaining({ uploadFileId: file.id, belongsTo: "user", transferMethod: "local_file" })]);
     const again = await s.api(`/messages/${end.message_id}/more-like-this?response_mode=blocking`, { passport });
     expect(again.status).toBe(200);
     expect(imagePartsSent(fake)).toEqual([DATA_URL]);
@@ -262,14 +260,28 @@ describe.each(backends)("files in messages and runs (%s)", (backend) => {
     });
   });
 
-  it("chatflows: an uploaded image in files reaches the LLM node and stays with the message", async () => {
+  it("chatflows: an uploaded image reaches the LLM node; files an answer node shows are the answer's files", async () => {
     const passport = await s.passport((await s.importApp(CHATFLOW)).code);
     const file = await upload(passport, "cat.png", PICTURE, "image/png");
     const res = await post("/chat-messages", passport, { query: "What is this?", inputs: {}, response_mode: "streaming", files: [local(file.id)] });
     const { events } = await readSse(res);
     expect(events.find((e) => e.event === "workflow_finished").data.status).toBe("succeeded");
     expect(imagePartsSent(fake)).toEqual([DATA_URL]);
+    // The answer shows sys.files: Dify records them as the answer's files, listed by message_end.
+    const end = events.find((e) => e.event === "message_end");
+    expect(end.files).toEqual([
+      expect.objectContaining({ filename: "cat.png", extension: ".png", size: PICTURE.length, mime_type: "image/png", transfer_method: "local_file", type: "image", upload_file_id: file.id, remote_url: "" }),
+    ]);
+    expect(Buffer.from(await (await fetch(s.url + end.files[0].url)).arrayBuffer())).toEqual(PICTURE);
     const list = await (await s.api(`/messages?conversation_id=${events[0].conversation_id}`, { passport })).json();
-    expect(list.data[0].message_files).toEqual([expect.objectContaining({ upload_file_id: file.id, filename: "cat.png", belongs_to: "user" })]);
+    expect(list.data[0].message_files).toEqual([
+      expect.objectContaining({ upload_file_id: file.id, filename: "cat.png", belongs_to: "user" }),
+      expect.objectContaining({ id: end.files[0].related_id, upload_file_id: file.id, filename: "cat.png", belongs_to: "assistant" }),
+    ]);
+    // GraphQL: the same turn, its MessageEnd typed.
+    const sent = await gqlSse(s, `subscription($i: ChatMessageInput!) { chatMessage(input: $i) { __typename ... on MessageEnd { files { filename belongsTo uploadFileId } } } }`, {
+      i: { query: "Again?", inputs: {}, files: [{ type: "IMAGE", transferMethod: "LOCAL_FILE", uploadFileId: file.id }] },
+    }, { token: passport });
+    expect(sent.find((e) => e.__typename === "MessageEnd")!.files).toEqual([{ filename: "cat.png", belongsTo: "assistant", uploadFileId: file.id }]);
   });
 });

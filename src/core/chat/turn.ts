@@ -12,7 +12,7 @@ import { invalidParam, notFound } from "../errors.js";
 import { wellFormedText } from "../text.js";
 import type { FileValue } from "../files/file-refs.js";
 import { filesAmong, markUsed, resolveFileInputs, type RequestFilesDeps } from "../files/request-files.js";
-import { userFileRecord, userFileRow, type MessageFileRecord } from "../messages/message-files.js";
+import { messageFileRow } from "../messages/message-files.js";
 import { validateInputs } from "../apps/inputs.js";
 
 /** One earlier exchange of the conversation, as a prompt's memory shows it. */
@@ -52,8 +52,6 @@ export type ChatTurn = {
   history: HistoryTurn[];
   dialogueCount: number;
   prompt: ChatMessage[];
-  /** The user's files of this turn, as the message keeps them. */
-  files: MessageFileRecord[];
 };
 
 /**
@@ -95,7 +93,7 @@ export async function openChatTurn(
   const now = new Date();
   const conversationRow = conversation ?? { id: crypto.randomUUID(), dialogueCount: 0 };
   const messageId = crypto.randomUUID();
-  const files = (opts.files ?? []).map((f) => ({ value: f, record: userFileRecord(crypto.randomUUID(), f) }));
+  const files = opts.files ?? [];
   const stored = db
     .$transaction(async (tx) => {
       if (conversation) {
@@ -134,10 +132,10 @@ export async function openChatTurn(
       });
       if (files.length) {
         await tx.messageFile.createMany({
-          data: files.map(({ value, record }) => ({ ...userFileRow(record.id, value, viewer, now), messageId })),
+          data: files.map((f) => ({ ...messageFileRow(f, viewer, now), messageId })),
         });
       }
-      await markUsed(tx, viewer, [...files.map((f) => f.value), ...filesAmong(Object.values(inputs))], now);
+      await markUsed(tx, viewer, [...files, ...filesAmong(Object.values(inputs))], now);
     })
     .then(() => undefined);
   stored.catch(() => {}); // awaited (and reported) where the answer is saved
@@ -151,7 +149,6 @@ export async function openChatTurn(
     history: thread.history,
     dialogueCount: conversationRow.dialogueCount + 1,
     prompt,
-    files: files.map((f) => f.record),
   };
 }
 

@@ -27,7 +27,7 @@ import { HandingOver, type TaskContext, type TaskRunner } from "../tasks/task-ru
 import { TASK_LOST } from "./lost-generation.js";
 import type { AnswerCheckpoints } from "./answer-checkpoints.js";
 import { storedMetadata } from "../messages/message.service.js";
-import { userFileRecord, userFileRow, type MessageFileRecord } from "../messages/message-files.js";
+import { messageFileRow } from "../messages/message-files.js";
 
 export type GenerationDeps = {
   db: Db;
@@ -94,7 +94,6 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
     config,
     messages: await modelImages.inline(turn.prompt, files),
     moderationText: { inputs: turn.inputs, query: turn.query },
-    files: turn.files,
   });
 }
 
@@ -120,7 +119,6 @@ export async function startCompletion(
   // background like a chat turn's.
   const messageId = crypto.randomUUID();
   const createdAt = new Date();
-  const fileRecords = files.map((f) => ({ value: f, record: userFileRecord(crypto.randomUUID(), f) }));
   const stored = deps.db
     .$transaction(async (tx) => {
       await tx.message.create({
@@ -143,7 +141,7 @@ export async function startCompletion(
           message: messages as unknown as Prisma.InputJsonValue,
           fromEndUserId: viewer.endUser.id,
           appMode: "completion",
-          files: { create: fileRecords.map(({ value, record }) => userFileRow(record.id, value, viewer, createdAt)) },
+          files: { create: files.map((f) => messageFileRow(f, viewer, createdAt)) },
         },
       });
       await markUsed(tx, viewer, [...files, ...filesAmong(Object.values(inputs))], createdAt);
@@ -157,7 +155,6 @@ export async function startCompletion(
     config,
     messages: await modelImages.inline(messages, files),
     moderationText: { inputs, query },
-    files: fileRecords.map((f) => f.record),
   });
 }
 
@@ -183,8 +180,6 @@ type RunPlan = {
   config: ModelConfig & { model: { name: string } };
   messages: ChatMessage[];
   moderationText: { inputs: Record<string, unknown>; query: string };
-  /** The message's files, shown again when it ends. */
-  files: MessageFileRecord[];
 };
 
 const zeroUsage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -283,7 +278,8 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
     await task.emit({ ...envelope, type: "error", code: failure.code, message: failure.message, status: failure.status });
     throw failure;
   }
-  await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [], files: plan.files });
+  // The answer's own files (message_end shows them on the answer); a model's answer here has none.
+  await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [], files: [] });
   return { ...envelope, answer, usage };
 }
 

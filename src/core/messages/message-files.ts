@@ -55,8 +55,22 @@ export function messageFileRecord(links: FileLinks, f: MessageFile, uploads: Map
   };
 }
 
-/** A user's file of a new message, as its row will be recorded. */
-export function userFileRecord(id: string, file: FileValue): MessageFileRecord {
+/** The message_files row of a file (without its message, which the caller names): the user's, or the answer's. */
+export function messageFileRow(file: FileValue, viewer: Viewer, createdAt: Date, belongsTo: "user" | "assistant" = "user") {
+  return {
+    type: file.type,
+    transferMethod: file.transfer_method,
+    belongsTo,
+    // As Dify keeps them: the URL the user gave, and the upload's id when the gateway holds the bytes.
+    url: file.transfer_method === "remote_url" ? file.remote_url : null,
+    uploadFileId: file.related_id,
+    createdBy: viewer.endUser.id,
+    createdAt,
+  };
+}
+
+/** A file just recorded on a message (its row's id), as both surfaces show it. */
+export function fileValueRecord(id: string, file: FileValue, belongsTo: "user" | "assistant"): MessageFileRecord {
   return {
     id,
     filename: file.filename,
@@ -65,23 +79,8 @@ export function userFileRecord(id: string, file: FileValue): MessageFileRecord {
     mimeType: file.mime_type,
     size: file.size >= 0 ? file.size : null,
     transferMethod: file.transfer_method,
-    belongsTo: "user",
+    belongsTo,
     uploadFileId: file.related_id,
     remoteUrl: file.transfer_method === "remote_url" ? file.remote_url : null,
-  };
-}
-
-/** The message_files row of a user's file (without its message, which the caller names). */
-export function userFileRow(id: string, file: FileValue, viewer: Viewer, createdAt: Date) {
-  return {
-    id,
-    type: file.type,
-    transferMethod: file.transfer_method,
-    belongsTo: "user",
-    // As Dify keeps them: the URL the user gave, and the upload's id when the gateway holds the bytes.
-    url: file.transfer_method === "remote_url" ? file.remote_url : null,
-    uploadFileId: file.related_id,
-    createdBy: viewer.endUser.id,
-    createdAt,
   };
 }

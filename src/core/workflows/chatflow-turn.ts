@@ -7,6 +7,9 @@ import type { Db } from "../ports/database.js";
 import type { Usage } from "../ports/model.js";
 import type { RunOutcome } from "./engine.js";
 import type { VariablePool } from "./variable-pool.js";
+import type { FileValue } from "../files/file-refs.js";
+import { fileValueRecord, messageFileRow, type MessageFileRecord } from "../messages/message-files.js";
+import type { Viewer } from "../auth/passport.service.js";
 
 /** The answer of a chatflow turn: what its answer nodes sent, whether the run succeeded or not. */
 export type ChatflowAnswer = { answer: string; usage: Usage };
@@ -23,7 +26,7 @@ export class ChatflowTurn {
 
   constructor(
     private readonly db: Db,
-    private readonly turn: { appId: string; messageId: string; conversationId: string; workflow: Workflow },
+    private readonly turn: { owner: Viewer; messageId: string; conversationId: string; workflow: Workflow },
   ) {
     this.declared = (turn.workflow.conversationVariables ?? []) as Declared[];
   }
@@ -53,10 +56,12 @@ export class ChatflowTurn {
   }
 
   /**
-   * The run ended or paused: keep its conversation variables and save its answer on the message. Returns
-   * the usage when the turn is over (it then has its message_end); null while it waits or after a failure.
+   * The run ended or paused: keep its conversation variables and save its answer on the message, with
+   * the files its answer nodes showed (the assistant's message files, once the turn is over). Returns the
+   * usage and those files when the turn is over (it then has its message_end); null while it waits or
+   * after a failure.
    */
-  async save(outcome: RunOutcome, pool: VariablePool, runId: string): Promise<Usage | null> {
+  async save(outcome: RunOutcome, pool: VariablePool, runId: string, answerFiles: FileValue[] = []): Promise<{ usage: Usage; files: MessageFileRecord[] } | null> {
     await this.saveVariables(pool.ownerValues("conversation") ?? {});
     const { usage } = chatflowAnswer(outcome);
     const status = outcome.status === "failed" ? "error" : outcome.status === "paused" ? "paused" : "normal";
@@ -71,7 +76,14 @@ export class ChatflowTurn {
         messageMetadata: storedMetadata(usage, 0),
       },
     });
-    return status === "normal" ? usage : null;
+    if (status !== "normal") return null;
+    const rows = answerFiles.length
+      ? await this.db.messageFile.createManyAndReturn({
+          data: answerFiles.map((f) => ({ ...messageFileRow(f, this.turn.owner, new Date(), "assistant"), messageId: this.messageId })),
+          select: { id: true },
+        })
+      : [];
+    return { usage, files: rows.map((row, i) => fileValueRecord(row.id, answerFiles[i], "assistant")) };
   }
 
   private async saveVariables(values: Record<string, unknown>) {
@@ -80,7 +92,7 @@ export class ChatflowTurn {
       const data = { ...v, value: values[v.name] } as Prisma.InputJsonValue;
       await this.db.workflowConversationVariable.upsert({
         where: { id_conversationId: { id: v.id, conversationId: this.conversationId } },
-        create: { id: v.id, conversationId: this.conversationId, appId: this.turn.appId, data },
+        create: { id: v.id, conversationId: this.conversationId, appId: this.turn.owner.app.id, data },
         update: { data },
       });
     }

@@ -1,4 +1,5 @@
 // The domain events of a workflow or chatflow run, in order. REST renders them as Dify's SSE objects.
+import type { MessageFileRecord } from "../messages/message-files.js";
 import type { Usage } from "../ports/model.js";
 
 export type WorkflowEnvelope = {
@@ -83,7 +84,7 @@ export type WorkflowEvent = WorkflowEnvelope &
         at: Date;
       }
     | { type: "message"; answer: string; selector: string[] }
-    | { type: "message_end"; usage: Usage }
+    | { type: "message_end"; usage: Usage; files: MessageFileRecord[] }
     | {
         type: "workflow_finished";
         status: "succeeded" | "failed" | "stopped" | "partial-succeeded";

@@ -10,6 +10,7 @@ import { threadOf, type ChatTurn, type HistoryTurn } from "../chat/turn.js";
 import { AppError } from "../errors.js";
 import type { FileValue } from "../files/file-refs.js";
 import { FileContents } from "../files/file-contents.js";
+import { filesAmong } from "../files/request-files.js";
 import { DEFAULT_REMOTE_FILE_LIMITS, ModelImages, type RemoteFileLimits } from "../files/model-images.js";
 import type { FileLinks } from "../files/signed-url.js";
 import type { FileStorage } from "../ports/file-storage.js";
@@ -107,7 +108,7 @@ export class RunSession {
   /** A chatflow turn's run: the turn's message gets the answer; the conversation's variables carry over. */
   static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[]; images?: ModelImages }): Promise<RunSession> {
     const { viewer, workflow, turn, images } = run;
-    const chat = new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: turn.messageId, conversationId: turn.conversationId, workflow });
+    const chat = new ChatflowTurn(deps.db, { owner: viewer, messageId: turn.messageId, conversationId: turn.conversationId, workflow });
     return RunSession.firstPart(deps, {
       viewer,
       workflow,
@@ -170,7 +171,7 @@ export class RunSession {
       history,
       chat:
         chatflow && run.messageId && run.conversationId
-          ? new ChatflowTurn(deps.db, { appId: viewer.app.id, messageId: run.messageId, conversationId: run.conversationId, workflow })
+          ? new ChatflowTurn(deps.db, { owner: viewer, messageId: run.messageId, conversationId: run.conversationId, workflow })
           : null,
       images: RunSession.imagesOf(deps, viewer),
       resumed: { state, answer },
@@ -323,15 +324,21 @@ export class RunSession {
     return outcome;
   }
 
+  /** The files the run's answer nodes showed, in graph order (Dify records them as the answer's files). */
+  private answerFiles(): FileValue[] {
+    const answers = [...this.plan.graph.nodes.values()].filter((n) => n.data.type === "answer");
+    return filesAmong(answers.map((n) => this.plan.pool.get([n.id, "files"])));
+  }
+
   /** A run that ended (succeeded, failed or stopped): recorded, the chatflow's answer saved, then announced. */
   private async finish(outcome: RunOutcome, part: { elapsedTime: number; stream: RunStream }): Promise<RunOutcome> {
     const { viewer, run } = this.plan;
     const { stream, elapsedTime } = part;
     const finishedAt = new Date();
     await this.recording.finish(outcome, { elapsedTime, finishedAt });
-    const usage = await this.plan.chat?.save(outcome, this.plan.pool, this.runId);
+    const answered = await this.plan.chat?.save(outcome, this.plan.pool, this.runId, this.answerFiles());
     // Dify's order for chatflows: message_end, then workflow_finished.
-    if (usage) await stream.emit({ type: "message_end", usage });
+    if (answered) await stream.emit({ type: "message_end", usage: answered.usage, files: answered.files });
     const createdBy = { id: viewer.endUser.id, user: viewer.endUser.sessionId };
     await stream.finished(outcome, { elapsedTime, finishedAt, runCreatedAt: run.createdAt, createdBy });
     // Unlike Dify, whose relay drops it, the error event after a failed run is delivered.

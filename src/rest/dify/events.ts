@@ -182,7 +182,7 @@ export function renderWorkflowEvent(e: WorkflowEvent): object {
     case "message":
       return { event: "message", ...envelope, task_id: e.taskId, id: e.messageId, answer: e.answer, from_variable_selector: e.selector };
     case "message_end":
-      return { event: "message_end", ...envelope, task_id: e.taskId, id: e.messageId, metadata: { retriever_resources: [] }, files: [] };
+      return { event: "message_end", ...envelope, task_id: e.taskId, id: e.messageId, metadata: { retriever_resources: [] }, files: e.files.length ? e.files.map(messageEndFileJson) : [] };
     case "workflow_finished":
       return {
         event: e.type,

@@ -1,6 +1,7 @@
 // The nodes that only move values: start, end, answer, variable-aggregator.
 import type { NodeExecutor } from "../engine.js";
-import { markdownOf } from "../variable-pool.js";
+import { markdownOf, VariablePool } from "../variable-pool.js";
+import { filesAmong } from "../../files/request-files.js";
 
 /** The run's inputs were validated and put in the pool under the start node's id before the run. */
 export const start: NodeExecutor = async ({ node, pool }) => {
@@ -25,7 +26,9 @@ export const answer: NodeExecutor = async (ctx) => {
   let rest = "";
   for (const segment of ctx.unstreamedSegments()) rest += "text" in segment ? segment.text : markdownOf(ctx.pool.get(segment.selector));
   if (rest) await ctx.stream(rest);
-  return { outputs: { answer: full, files: [] } };
+  // The files it shows are the answer's files (Dify's answer node output), kept with the message.
+  const shown = VariablePool.segments(String(ctx.node.data.answer ?? "")).flatMap((s) => ("selector" in s ? [ctx.pool.get(s.selector)] : []));
+  return { outputs: { answer: full, files: filesAmong(shown) } };
 };
 
 /** The first variable that has a value (Dify: the branch that ran). Groups aggregate separately. */
