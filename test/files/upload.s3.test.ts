@@ -73,4 +73,15 @@ describe("file uploads on S3 storage", () => {
     expect(body.size).toBe(BIG.length);
     expect((await inBucket(body.id)).equals(BIG)).toBe(true);
   });
+
+  it("GraphQL: uploadFile stores a file of several parts whole", { timeout: 60_000 }, async () => {
+    const fd = new FormData();
+    fd.append("operations", JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+    fd.append("map", JSON.stringify({ 0: ["variables.file"] }));
+    fd.append("0", new Blob([new Uint8Array(BIG)]), "big.dat");
+    const res = await fetch(`${s.url}/graphql`, { method: "POST", body: fd, headers: { "graphql-preflight": "1", "x-app-passport": passport } });
+    const body = (await res.json()) as any;
+    expect(body.data?.uploadFile.__typename, JSON.stringify(body)).toBe("UploadFilePayload");
+    expect((await inBucket(body.data.uploadFile.file.id)).equals(BIG)).toBe(true);
+  });
 });
