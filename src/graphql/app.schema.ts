@@ -84,12 +84,12 @@ const AppParametersRef = builder.objectRef<AppParameters>("AppParameters").imple
 });
 
 const SystemParametersRef = builder.objectRef<AppParameters["systemParameters"]>("SystemParameters").implement({
-  description: "Upload limits, in MB (and a count of files for workflow inputs).",
+  description: "The upload limits this deployment enforces (UPLOAD_*_FILE_SIZE_LIMIT), in MB (2^20 bytes; fractions as configured), and a count of files for workflow inputs.",
   fields: (t) => ({
-    imageFileSizeMb: t.exposeInt("imageFileSizeMb"),
-    videoFileSizeMb: t.exposeInt("videoFileSizeMb"),
-    audioFileSizeMb: t.exposeInt("audioFileSizeMb"),
-    fileSizeMb: t.exposeInt("fileSizeMb"),
+    imageFileSizeMb: t.exposeFloat("imageFileSizeMb"),
+    videoFileSizeMb: t.exposeFloat("videoFileSizeMb"),
+    audioFileSizeMb: t.exposeFloat("audioFileSizeMb"),
+    fileSizeMb: t.exposeFloat("fileSizeMb"),
     workflowFileCount: t.exposeInt("workflowFileCount"),
   }),
 });

@@ -4,7 +4,7 @@
 // http-server.ts installs it on the yoga instance; graphql-ws goes through the same envelop hooks.
 //
 // The limits (config.ts, GRAPHQL_MAX_*), in the order they apply:
-//   body bytes                   yoga's maxRequestBodySize, the fast path, graphql-ws' maxPayload
+//   body bytes                   body-limit.ts (multipart uploads: uploads.ts), the fast path, graphql-ws' maxPayload
 //   tokens                       while parsing (graphql-js' maxTokens): a huge document is never built
 //   depth, aliases, directives   validation rules (graphql-armor), remembered per document
 //   variables, cost, model calls per request after validation, as they depend on the variables (cost.ts)
@@ -26,6 +26,7 @@ import { PothosValidationError } from "@pothos/core";
 import type { GraphQLLimits } from "../config.js";
 import type { Logger } from "pino";
 import { coordinatesOf, measure } from "./cost.js";
+import { limitRequestBody } from "./body-limit.js";
 import { LRUCache } from "lru-cache";
 
 /** Parse cache bounds: 4 MiB of document text in all, none over 16 KiB (real clients' documents are small). */
@@ -171,7 +172,10 @@ export function createGraphQLPolicy(schema: GraphQLSchema, limits: GraphQLLimits
         return errors.length ? errors : checkOperation(document, (context as { params?: Params }).params ?? {});
       });
     },
-    onRequestParse({ request, requestParser, setRequestParser }) {
+    onRequestParse(payload) {
+      const { request, setRequestParser } = payload;
+      const requestParser = limitRequestBody(payload, limits.maxBodyBytes);
+      if (requestParser && requestParser !== payload.requestParser) setRequestParser(requestParser);
       // GET and form posts carry `variables` as JSON text, which yoga parses without catching.
       if (!requestParser || /json/i.test(request.headers.get("content-type") ?? "")) return;
       const parseParams = requestParser;
@@ -213,7 +217,8 @@ export function createGraphQLPolicy(schema: GraphQLSchema, limits: GraphQLLimits
     plugin,
     /** For createYoga, beside the plugin. */
     yogaOptions: {
-      maxRequestBodySize: limits.maxBodyBytes,
+      // Applied by the plugin (body-limit.ts), which leaves multipart uploads to their own limits.
+      maxRequestBodySize: false,
       // yoga keeps parsed documents (and parse errors) by their text; bounded by that text's size, and
       // without the big ones, so that distinct large documents cannot fill memory (1,024 of 1 MiB would).
       parserAndValidationCache: {

@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
+import { printUploadBench, uploadBench } from "./upload.mjs";
 import { printWorkflowBench, workflowBench } from "./workflow.mjs";
 import { concurrentStreams, cpuSeconds, measureLatency, monoMs, sampleAcceptQueue, sampleRss, tcpCounters, tcpCountersSince } from "./streaming.mjs";
 
@@ -53,9 +54,9 @@ process.on("exit", () => {
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(1));
 // Bounded: the whole run takes ~2 min (each streaming phase has its own deadline); give up before anyone wonders.
 setTimeout(() => {
-  console.error("bench: gave up after 240 s");
+  console.error("bench: gave up after 270 s");
   process.exit(1);
-}, 240_000).unref();
+}, 270_000).unref();
 
 // ---- Helpers ----
 
@@ -321,7 +322,10 @@ async function main() {
   // 3. Streaming: a new server on the same (migrated) data dir, answering through the fake model.
   const streaming = await benchStreaming(dataDir, port, code);
 
-  // 4. The workflow engine (issue 4): its own servers, data dir and model.
+  // 4. A 90 MiB upload (local disk, then S3): new servers on the same (migrated) data dir.
+  const upload = await uploadBench({ dataDir });
+
+  // 5. The workflow engine (issue 4): its own servers, data dir and model.
   const workflow = await workflowBench();
 
   // ---- Report ----
@@ -356,6 +360,7 @@ async function main() {
     row(labels[name], r.rps, ratio, target, r.p50Ms, r.p99Ms, r.non2xx, r.errors + r.timeouts, verdict(r));
   }
   reportStreaming(streaming);
+  printUploadBench(upload);
   printWorkflowBench(workflow);
   console.log("");
   console.log(
@@ -366,11 +371,12 @@ async function main() {
       startup: { firstMs: Math.round(firstMs), restartMs: restartMs.map(Math.round), restartMedianMs: Math.round(restartMedianMs), targetMs: TARGETS.restartMs, pass: startupPass },
       throughput: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, ...runs },
       streaming,
+      upload,
       workflow,
     }),
   );
   // Misses are results, printed above; only an invalid run (non-2xx, errors, a stream that failed) fails the command.
-  return Object.values(runs).every((r) => r.valid) && streaming.valid ? 0 : 1;
+  return Object.values(runs).every((r) => r.valid) && streaming.valid && upload.valid ? 0 : 1;
 }
 
 // ---- Streaming (issue 3) ----

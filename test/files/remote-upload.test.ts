@@ -2,6 +2,7 @@
 // an upload; refused, unreachable and non-200 URLs are 400 remote_file_upload_error, on both surfaces.
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFileServer, type FileServer } from "../support/file-server.js";
 import { PICTURE, startImageServer, type ImageServer } from "../support/image-server.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { storedFiles } from "../support/uploads.js";
@@ -19,6 +20,7 @@ async function closedPort(host: string): Promise<number> {
 describe("remote file uploads", () => {
   let images: ImageServer;
   let loopback: ImageServer;
+  let files: FileServer; // what HEAD says varies
   let s: TestServer;
   let passport: string;
 
@@ -26,6 +28,12 @@ describe("remote file uploads", () => {
     // 127.0.0.2 is allowed; 127.0.0.1 (loopback) stays refused.
     images = await startImageServer("127.0.0.2");
     loopback = await startImageServer("127.0.0.1");
+    files = await startFileServer("127.0.0.2", {
+      // HEAD declares 1 MiB, over the 8 KiB image limit; GET would serve a small picture.
+      "/declared-huge.png": { type: "image/png", body: PICTURE, head: { length: 1024 * 1024 } },
+      "/head-refused.png": { type: "image/png", body: PICTURE, head: { status: 405 } },
+      "/head-no-length.png": { type: "image/png", body: PICTURE, head: { length: null } },
+    });
     s = await startTestServer("pglite", { OUTBOUND_ALLOW: "127.0.0.2", UPLOAD_IMAGE_FILE_SIZE_LIMIT: String(8 / 1024) });
     passport = await s.passport((await s.importApp("apps/chat-file-uploads.yml")).code);
   });
@@ -33,7 +41,9 @@ describe("remote file uploads", () => {
     await s?.close();
     await images?.close();
     await loopback?.close();
+    await files?.close();
   });
+  const callsTo = (path: string) => files.calls.filter((c) => c.path === path).map((c) => c.method);
 
   const post = (url: unknown) =>
     s.api("/remote-files/upload", { method: "POST", passport, headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
@@ -71,6 +81,24 @@ describe("remote file uploads", () => {
     expect(storedFiles(s)).toHaveLength(stored);
   });
 
+  it("asks HEAD first: a declared length over the limit is 413 file_too_large without the GET", async () => {
+    const before = await s.rt.db.uploadFile.count();
+    const res = await post(files.url("/declared-huge.png"));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: "file_too_large", status: 413, message: "File size exceeded. The remote file is larger than 8192 bytes." });
+    expect(callsTo("/declared-huge.png")).toEqual(["HEAD"]);
+    expect(await s.rt.db.uploadFile.count()).toBe(before);
+  });
+
+  it("GETs when HEAD is refused or declares no length", async () => {
+    for (const path of ["/head-refused.png", "/head-no-length.png"]) {
+      const res = await post(files.url(path));
+      expect(res.status, path).toBe(201);
+      expect(((await res.json()) as any).size, path).toBe(PICTURE.length);
+      expect(callsTo(path), path).toEqual(["HEAD", "GET"]);
+    }
+  });
+
   it("names a file after where the redirects ended (page.html), and stores it as a document", async () => {
     const res = await post(images.url(`/redirect?to=${encodeURIComponent(images.url("/page.html"))}`));
     expect(res.status).toBe(201);
@@ -94,5 +122,9 @@ describe("remote file uploads", () => {
     expect(refused.data!.uploadRemoteFile).toMatchObject({ __typename: "AppError", code: "remote_file_upload_error", status: 400 });
     const big = await s.graphql(REMOTE, { url: images.url("/huge.png") }, { "x-app-passport": passport });
     expect(big.data!.uploadRemoteFile).toMatchObject({ __typename: "AppError", code: "file_too_large", status: 413 });
+    const calls = callsTo("/declared-huge.png").length;
+    const declared = await s.graphql(REMOTE, { url: files.url("/declared-huge.png") }, { "x-app-passport": passport });
+    expect(declared.data!.uploadRemoteFile).toMatchObject({ __typename: "AppError", code: "file_too_large", status: 413 });
+    expect(callsTo("/declared-huge.png").slice(calls)).toEqual(["HEAD"]);
   });
 });

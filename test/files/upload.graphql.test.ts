@@ -8,7 +8,8 @@ import { waitFor } from "../support/sse.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 import { storedFiles } from "../support/uploads.js";
 
-const LIMITS = { UPLOAD_IMAGE_FILE_SIZE_LIMIT: String(2 / 1024), UPLOAD_FILE_SIZE_LIMIT: String(4 / 1024) };
+// The GraphQL body cap below the file limit: an upload's body may pass it, a JSON body may not.
+const LIMITS = { UPLOAD_IMAGE_FILE_SIZE_LIMIT: String(2 / 1024), UPLOAD_FILE_SIZE_LIMIT: String(4 / 1024), GRAPHQL_MAX_BODY_BYTES: "2048" };
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(120)]);
 const UPLOAD = `mutation($file: Upload!) { uploadFile(file: $file) { __typename ... on UploadFilePayload { file { id name size extension mimeType url createdAt } } ... on AppError { code status message } } }`;
 
@@ -66,6 +67,30 @@ describe.each(backends)("GraphQL uploadFile (%s)", (backend) => {
     expect(anonymous.body.data.uploadFile).toMatchObject({ __typename: "AppError", code: "unauthorized", status: 401 });
     expect(await s.rt.db.uploadFile.count()).toBe(before);
     expect(storedFiles(s)).toHaveLength(stored);
+  });
+
+  it("takes a file whose body is over GRAPHQL_MAX_BODY_BYTES (uploads have their own limits), unlike a JSON body", async () => {
+    const data = crypto.randomBytes(3500); // under the 4 KiB file limit, over the 2 KiB body cap
+    const { status, body } = await send("data.dat", data);
+    expect(status).toBe(200);
+    expect(body.data.uploadFile.file).toMatchObject({ name: "data.dat", size: data.length });
+    const json = JSON.stringify({ query: `{ __typename }`, variables: { pad: "x".repeat(3000) } });
+    const declared = await fetch(`${s.url}/graphql`, { method: "POST", body: json, headers: { "content-type": "application/json" } });
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as any).errors[0].extensions.code).toBe("REQUEST_ENTITY_TOO_LARGE");
+    // No Content-Length (chunked): counted as it comes.
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${s.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on("error", reject);
+      req.write(json.slice(0, 1000));
+      req.end(json.slice(1000));
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body).errors[0].extensions.code).toBe("REQUEST_ENTITY_TOO_LARGE");
   });
 
   it("refuses a multipart request without a CSRF header, and more than one file", async () => {

@@ -1,5 +1,6 @@
 // Uploads on S3 storage (S3_BUCKET set), against a real S3 protocol server on loopback: both surfaces
 // store the bytes in the bucket under Dify's key layout, and the signed URL serves them back, ranges too.
+import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Storage } from "../../src/providers/storage/s3.js";
 import { PICTURE } from "../support/image-server.js";
@@ -60,5 +61,27 @@ describe("file uploads on S3 storage", () => {
     const body = (await res.json()) as any;
     expect(body.data.uploadFile.__typename).toBe("UploadFilePayload");
     expect(await inBucket(body.data.uploadFile.file.id)).toEqual(PICTURE);
+  });
+
+  // Past one 5 MB part the bucket gets a multipart upload: 12 MiB of random bytes, three parts.
+  const BIG = crypto.randomBytes(12 * 1024 * 1024);
+
+  it("REST: stores a file of several parts whole", { timeout: 60_000 }, async () => {
+    const res = await s.api("/files/upload", { method: "POST", passport, body: form([{ name: "file", filename: "big.dat", body: BIG }]) });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as any;
+    expect(body.size).toBe(BIG.length);
+    expect((await inBucket(body.id)).equals(BIG)).toBe(true);
+  });
+
+  it("GraphQL: uploadFile stores a file of several parts whole", { timeout: 60_000 }, async () => {
+    const fd = new FormData();
+    fd.append("operations", JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+    fd.append("map", JSON.stringify({ 0: ["variables.file"] }));
+    fd.append("0", new Blob([new Uint8Array(BIG)]), "big.dat");
+    const res = await fetch(`${s.url}/graphql`, { method: "POST", body: fd, headers: { "graphql-preflight": "1", "x-app-passport": passport } });
+    const body = (await res.json()) as any;
+    expect(body.data?.uploadFile.__typename, JSON.stringify(body)).toBe("UploadFilePayload");
+    expect((await inBucket(body.data.uploadFile.file.id)).equals(BIG)).toBe(true);
   });
 });

@@ -52,6 +52,30 @@ describe.each(backends)("file uploads (%s)", (backend) => {
     expect(Buffer.from(await file.arrayBuffer())).toEqual(PICTURE);
   });
 
+  it("tells the app's pages the limits it enforces, on REST and GraphQL alike", async () => {
+    const body = (await (await s.api("/parameters", { passport })).json()) as any;
+    const mb = { image: 2 / 1024, video: 100, audio: 50, other: 4 / 1024 }; // LIMITS, and the defaults
+    expect(body.system_parameters).toEqual({
+      image_file_size_limit: mb.image,
+      video_file_size_limit: mb.video,
+      audio_file_size_limit: mb.audio,
+      file_size_limit: mb.other,
+      workflow_file_upload_limit: 10,
+    });
+    const gql = await s.graphql(
+      `{ currentApp { ... on App { parameters { systemParameters { imageFileSizeMb videoFileSizeMb audioFileSizeMb fileSizeMb workflowFileCount } } } } }`,
+      {},
+      { "x-app-passport": passport },
+    );
+    expect(gql.data!.currentApp.parameters.systemParameters).toEqual({
+      imageFileSizeMb: mb.image,
+      videoFileSizeMb: mb.video,
+      audioFileSizeMb: mb.audio,
+      fileSizeMb: mb.other,
+      workflowFileCount: 10,
+    });
+  });
+
   it("keeps documents and custom extensions the app allows", async () => {
     for (const [filename, type] of [["notes.md", "text/markdown"], ["data.dat", "application/octet-stream"]]) {
       const res = await upload(form([{ name: "file", filename, body: "# hello\n" }]));

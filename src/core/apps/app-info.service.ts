@@ -4,16 +4,26 @@ import type { App, Site } from "../../generated/prisma/client.js";
 import { appUnavailable } from "../errors.js";
 import type { ViewerCache } from "../auth/viewer-cache.js";
 import type { Viewer } from "../auth/passport.service.js";
+import { DEFAULT_FILES_CONFIG, type UploadLimits } from "../files/upload.service.js";
 import { isWorkflowMode, userInputForm } from "./dsl.js";
 
 /** Upload limits: sizes in MB, and how many files a workflow input takes. */
-export const SYSTEM_PARAMETERS = {
-  imageFileSizeMb: 10,
-  videoFileSizeMb: 100,
-  audioFileSizeMb: 50,
-  fileSizeMb: 15,
-  workflowFileCount: 10,
-};
+export type SystemParameters = { imageFileSizeMb: number; videoFileSizeMb: number; audioFileSizeMb: number; fileSizeMb: number; workflowFileCount: number };
+
+// Dify's WORKFLOW_FILE_UPLOAD_LIMIT default; appgraph does not make it configurable.
+const WORKFLOW_FILE_COUNT = 10;
+
+/** What the app's pages are told, from the limits this deployment enforces (UPLOAD_*_FILE_SIZE_LIMIT). */
+export function systemParameters(limits: UploadLimits): SystemParameters {
+  const mb = (bytes: number) => bytes / (1024 * 1024);
+  return {
+    imageFileSizeMb: mb(limits.image),
+    videoFileSizeMb: mb(limits.video),
+    audioFileSizeMb: mb(limits.audio),
+    fileSizeMb: mb(limits.other),
+    workflowFileCount: WORKFLOW_FILE_COUNT,
+  };
+}
 
 const disabled = { enabled: false };
 
@@ -46,10 +56,10 @@ export type AppParameters = {
   sensitiveWordAvoidance: Record<string, unknown>;
   fileUpload: Record<string, unknown>;
   /** Upload limits in MB (and a count for workflow files). */
-  systemParameters: typeof SYSTEM_PARAMETERS;
+  systemParameters: SystemParameters;
 };
 
-async function appParameters(db: Db, app: App): Promise<AppParameters> {
+async function appParameters(db: Db, app: App, system: SystemParameters): Promise<AppParameters> {
   const { features: f, form } = await appFeatures(db, app);
   return {
     openingStatement: f.opening_statement ?? null,
@@ -65,7 +75,7 @@ async function appParameters(db: Db, app: App): Promise<AppParameters> {
     fileUpload: f.file_upload ?? {
       image: { enabled: false, number_limits: 3, detail: "high", transfer_methods: ["remote_url", "local_file"] },
     },
-    systemParameters: SYSTEM_PARAMETERS,
+    systemParameters: system,
   };
 }
 
@@ -97,14 +107,15 @@ async function toolIcons(db: Db, app: App): Promise<Record<string, ToolIcon>> {
  * What a web app shows before the first message. Every page load asks, so answers come from the
  * viewer cache: the same record object until the app changes (a surface may cache its rendering by it).
  */
-export function appService({ db, viewers }: { db: Db; viewers: ViewerCache }) {
+export function appService({ db, viewers, files = DEFAULT_FILES_CONFIG }: { db: Db; viewers: ViewerCache; files?: { limits: UploadLimits } }) {
+  const system = systemParameters(files.limits);
   return {
     /** The app and site of the viewer's passport. */
     site(viewer: Viewer): { app: App; site: Site } {
       return { app: viewer.app, site: viewer.site };
     },
     parameters(viewer: Viewer): Promise<AppParameters> {
-      return viewers.memo(viewer.app.id, "parameters", () => appParameters(db, viewer.app));
+      return viewers.memo(viewer.app.id, "parameters", () => appParameters(db, viewer.app, system));
     },
     toolIcons(viewer: Viewer): Promise<Record<string, ToolIcon>> {
       return viewers.memo(viewer.app.id, "tool-icons", () => toolIcons(db, viewer.app));

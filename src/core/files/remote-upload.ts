@@ -1,6 +1,6 @@
 // Remote files (behaviour.md 2.6): a URL the user pastes is fetched by the gateway, through the
-// outbound port (so under the deployment's SSRF policy, every redirect hop checked), and stored like
-// an upload. Whatever goes wrong on the way there (refused, unreachable, not 200) is the user's 400
+// outbound port (so under the deployment's SSRF policy, every redirect hop checked), HEAD first so that
+// a declared size over the limit is refused unfetched, and stored like an upload. Whatever goes wrong on the way there (refused, unreachable, not 200) is the user's 400
 // `remote_file_upload_error`, never a 500.
 import { Readable } from "node:stream";
 import { AppError, invalidParam } from "../errors.js";
@@ -26,17 +26,36 @@ function httpUrl(value: unknown): string {
 
 const failed = (url: string, why: string) => new AppError("remote_file_upload_error", 400, `Failed to fetch file from ${url}: ${why}`);
 
-async function fetchOrFail(fetch: OutboundFetch, url: string, method: "GET" | "HEAD", maxBytes: number): Promise<OutboundResponse> {
+const tooLarge = (maxBytes: number) => new AppError("file_too_large", 413, `File size exceeded. The remote file is larger than ${maxBytes} bytes.`);
+
+async function fetchOrFail(fetch: OutboundFetch, url: string, method: "GET" | "HEAD", maxBytes: number, timeoutMs = TIMEOUT_MS): Promise<OutboundResponse> {
   let res: OutboundResponse;
   try {
-    res = await fetch(url, { method }, { timeoutMs: TIMEOUT_MS, maxBytes });
+    res = await fetch(url, { method }, { timeoutMs, maxBytes });
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    if (err.code === "response_too_large") throw new AppError("file_too_large", 413, `File size exceeded. The remote file is larger than ${maxBytes} bytes.`);
+    if (err.code === "response_too_large") throw tooLarge(maxBytes);
     throw failed(url, err.message);
   }
   if (res.status !== 200) throw failed(url, `it answered ${res.status} ${res.statusText}`.trim() + ".");
   return res;
+}
+
+/**
+ * HEAD before GET: a declared length over `maxBytes` is refused before any of the body is fetched. A
+ * server that refuses HEAD (any status but 200) or declares no length is simply asked with GET; one
+ * that cannot be reached at all fails here, as the GET would.
+ */
+async function refuseDeclaredTooLarge(fetch: OutboundFetch, url: string, maxBytes: number, timeoutMs: number): Promise<void> {
+  let res: OutboundResponse;
+  try {
+    res = await fetch(url, { method: "HEAD" }, { timeoutMs, maxBytes });
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw failed(url, err.message);
+  }
+  const declared = Number(res.headers["content-length"]);
+  if (res.status === 200 && /^\d+$/.test(res.headers["content-length"] ?? "") && declared > maxBytes) throw tooLarge(maxBytes);
 }
 
 /** The file's name: Content-Disposition's, else the URL's last segment; an extension from the type if it has none. */
@@ -78,7 +97,10 @@ export function remoteFiles(deps: { fetch: OutboundFetch; files: FilesService; c
       // The fetch port holds the body: capped at the limit of the kind the URL names (the largest if none).
       const urlExt = (new URL(url).pathname.split("/").pop() ?? "").split(".").slice(1).pop() ?? "";
       const cap = urlExt && kindOfExtension(urlExt) !== "custom" ? limitFor(deps.config.limits, kindOfExtension(urlExt)) : largest;
-      const res = await fetchOrFail(deps.fetch, url, "GET", cap);
+      // One time cap for both requests, every redirect hop of each checked by the outbound port.
+      const deadline = Date.now() + TIMEOUT_MS;
+      await refuseDeclaredTooLarge(deps.fetch, url, cap, TIMEOUT_MS);
+      const res = await fetchOrFail(deps.fetch, url, "GET", cap, Math.max(1, deadline - Date.now()));
       const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
       const filename = nameOf(res, type);
       const ext = filename.includes(".") ? filename.split(".").pop()! : "";

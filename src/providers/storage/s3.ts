@@ -1,7 +1,7 @@
 // FileStorage on S3 or an S3-compatible server (MinIO, R2, Ceph, ...): for several instances sharing
 // uploads. Bodies stream both ways; uploads go through lib-storage's multipart Upload, which holds at
 // most (queueSize + 1) parts of PART_SIZE in memory, whatever the file's size.
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { FileStorage, StoredObject } from "../../core/ports/file-storage.js";
@@ -46,7 +46,10 @@ export function createS3Storage(config: S3StorageConfig): FileStorage {
       body.on("error", onError);
       const upload = new Upload({
         client,
-        params: { Bucket, Key: key, Body: body, ContentType: contentType },
+        // lib-storage takes a body's `size`, `byteLength` or `path` property for its length and, past
+        // one part, fails the upload when the parts disagree with it. Our bodies' lengths are unknown
+        // (the core's Intake counts bytes in `size`, 0 when this starts): hand over the bytes alone.
+        params: { Bucket, Key: key, Body: Readable.from(body), ContentType: contentType },
         partSize: PART_SIZE,
         queueSize: QUEUE_SIZE,
         // Aborts the multipart upload on failure, so no parts linger (and cost) in the bucket.
