@@ -1,11 +1,12 @@
 // Remote files (behaviour.md 2.6): a URL the user pastes is fetched by the gateway, through the
 // outbound port (so under the deployment's SSRF policy, every redirect hop checked), HEAD first so that
-// a declared size over the limit is refused unfetched, and stored like an upload. Whatever goes wrong on the way there (refused, unreachable, not 200) is the user's 400
-// `remote_file_upload_error`, never a 500.
+// a declared size over the limit is refused unfetched, and stored like an upload. Whatever goes wrong on
+// the way there (refused, unreachable, not 2xx) is the user's 400 `remote_file_upload_error`, never a 500.
 import { Readable } from "node:stream";
 import { AppError, invalidParam } from "../errors.js";
 import type { OutboundFetch, OutboundResponse } from "../ports/outbound-fetch.js";
 import type { Viewer } from "../auth/passport.service.js";
+import { fetchRemoteFile, FileUnreadable } from "./file-contents.js";
 import { kindOfExtension, mimeOfExtension } from "./file-kinds.js";
 import { limitFor, type FilesConfig, type FilesService, type UploadRecord } from "./upload.service.js";
 
@@ -29,16 +30,12 @@ const failed = (url: string, why: string) => new AppError("remote_file_upload_er
 const tooLarge = (maxBytes: number) => new AppError("file_too_large", 413, `File size exceeded. The remote file is larger than ${maxBytes} bytes.`);
 
 async function fetchOrFail(fetch: OutboundFetch, url: string, method: "GET" | "HEAD", maxBytes: number, timeoutMs = TIMEOUT_MS): Promise<OutboundResponse> {
-  let res: OutboundResponse;
   try {
-    res = await fetch(url, { method }, { timeoutMs, maxBytes });
+    return await fetchRemoteFile(fetch, url, { method, maxBytes, timeoutMs });
   } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    if (err.code === "response_too_large") throw tooLarge(maxBytes);
-    throw failed(url, err.message);
+    if (!(err instanceof FileUnreadable)) throw err;
+    throw err.reason === "too_large" ? tooLarge(maxBytes) : failed(url, err.message);
   }
-  if (res.status !== 200) throw failed(url, `it answered ${res.status} ${res.statusText}`.trim() + ".");
-  return res;
 }
 
 /**
