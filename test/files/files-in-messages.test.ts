@@ -2,7 +2,8 @@
 // from the stored bytes; the message keeps its files (message_end, GET /messages, Message.files) with
 // signed URLs that open them; another end user's upload is the request's 400 and never reaches the
 // model; the app's file_upload rules (types, methods, number limits) hold; workflows read uploads in
-// file inputs (document-extractor) and sys.files (vision); chatflows and completions take them too.
+// file inputs (document-extractor) and sys.files (vision); chatflows and completions take them too. On
+// local disk (each database) and on S3.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
@@ -11,6 +12,7 @@ import { PICTURE, startImageServer, type ImageServer } from "../support/image-se
 import { readSse } from "../support/sse.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 import { form } from "../support/uploads.js";
+import { startS3Server, type S3TestServer } from "../support/s3-server.js";
 
 const DATA_URL = `data:image/png;base64,${PICTURE.toString("base64")}`;
 
@@ -245,7 +247,7 @@ describe.each(backends)("files in messages and runs (%s)", (backend) => {
 
     it("holds each slot to its rule: a document in sys.files, an image for `doc`, a list past max_length, another user's file", async () => {
       const calls = fake.requests.length;
-      const refused = async (body: object) => (await post("/workflows/run", passport, { response_mode: "blocking", ...body })).json();
+      const refused = async (body: object) => (await post("/workflows/run", passport, body)).json();
       expect(await refused({ inputs: { doc: local(minutes.id, "document") }, files: [local(minutes.id, "document")] })).toMatchObject({
         code: "invalid_param", params: "files[0]", message: "File validation failed for file: minutes.pdf (this app does not take document files).",
       });
@@ -283,5 +285,61 @@ describe.each(backends)("files in messages and runs (%s)", (backend) => {
       i: { query: "Again?", inputs: {}, files: [{ type: "IMAGE", transferMethod: "LOCAL_FILE", uploadFileId: file.id }] },
     }, { token: passport });
     expect(sent.find((e) => e.__typename === "MessageEnd")!.files).toEqual([{ filename: "cat.png", belongsTo: "assistant", uploadFileId: file.id }]);
+  });
+});
+
+describe("files in messages and runs on S3 storage", () => {
+  let fake: FakeOpenAI;
+  let s3: S3TestServer;
+  let s: TestServer;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI({ reply: () => "a cat" });
+    s3 = await startS3Server();
+    s = await startTestServer("pglite", {
+      OPENAI_BASE_URL: fake.baseUrl,
+      S3_ENDPOINT: s3.config.endpoint!,
+      S3_BUCKET: s3.config.bucket,
+      S3_ACCESS_KEY_ID: "S3RVER",
+      S3_SECRET_ACCESS_KEY: "S3RVER",
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await s3?.close();
+    await fake?.close();
+  });
+
+  async function docx(text: string): Promise<Buffer> {
+    // docx's own .d.ts re-exports extensionless paths, which NodeNext resolution cannot follow: untyped.
+    const lib = "docx";
+    const { Document, Packer, Paragraph } = await import(lib);
+    return Buffer.from(await Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph(text)] }] })));
+  }
+
+  it("a chat image and a workflow's DOCX and image are read from the bucket", async () => {
+    const chat = await s.passport((await s.importApp("apps/chat-file-uploads.yml")).code);
+    const send = (passport: string, path: string, body: object) =>
+      s.api(path, { method: "POST", passport, headers: { "content-type": "application/json" }, body: JSON.stringify({ response_mode: "blocking", ...body }) });
+    const upload = async (passport: string, filename: string, body: Buffer) =>
+      (await (await s.api("/files/upload", { method: "POST", passport, body: form([{ name: "file", filename, body }]) })).json()) as { id: string };
+
+    const picture = await upload(chat, "cat.png", PICTURE);
+    expect((await send(chat, "/chat-messages", { query: "What is this?", inputs: {}, files: [{ type: "image", transfer_method: "local_file", upload_file_id: picture.id }] })).status).toBe(200);
+    expect(imagePartsSent(fake)).toEqual([DATA_URL]);
+
+    const flow = await s.passport((await s.importApp("workflows/workflow-read-uploads.yml")).code);
+    const report = await upload(flow, "report.docx", await docx("Sales grew twelve percent"));
+    const scan = await upload(flow, "scan.png", PICTURE);
+    const run = await send(flow, "/workflows/run", {
+      inputs: { doc: { type: "document", transfer_method: "local_file", upload_file_id: report.id } },
+      files: [{ type: "image", transfer_method: "local_file", upload_file_id: scan.id }],
+      response_mode: "streaming",
+    });
+    const finished = (await readSse(run)).events.find((e) => e.event === "workflow_finished");
+    expect(finished.data.status).toBe("succeeded");
+    expect(finished.data.outputs.text).toContain("Sales grew twelve percent");
+    expect(imagePartsSent(fake)).toEqual([DATA_URL]);
+    expect((await s.rt.db.uploadFile.findUniqueOrThrow({ where: { id: report.id } })).storageType).toBe("s3");
   });
 });
