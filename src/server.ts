@@ -11,7 +11,7 @@ import { DEMO_APP_DSL } from "./core/apps/demo-app.js";
 import { createCore, type Core } from "./core/services.js";
 import type { Db } from "./core/ports/database.js";
 import type { TaskStore } from "./core/ports/task-store.js";
-import { safeFetch } from "./providers/http/safe-fetch.js";
+import { safeFetch, safeFetchStream } from "./providers/http/safe-fetch.js";
 import { DocumentTextReader } from "./providers/documents/index.js";
 import { createCodeSandbox, type CodeSandbox } from "./providers/sandbox/index.js";
 import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
@@ -69,6 +69,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       taskStore,
       rateLimiter: rateLimiters.limiter,
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
+      fetchStream: (url, init, options) => safeFetchStream(url, init, { ...options, allow: config.outboundAllow }),
       remoteFiles: config.remoteFiles,
       documents,
       storage,

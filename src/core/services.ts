@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { Db } from "./ports/database.js";
 import type { ModelProvider } from "./ports/model.js";
-import type { OutboundFetch } from "./ports/outbound-fetch.js";
+import type { OutboundFetch, OutboundStream } from "./ports/outbound-fetch.js";
 import type { DocumentText } from "./ports/document-text.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
@@ -42,6 +42,8 @@ export type CorePorts = {
   sandbox: () => Sandbox;
   /** Outbound HTTP for URLs users and app files name, under the deployment's outbound policy. */
   fetch: OutboundFetch;
+  /** The same, its response body read as a stream (remote files on their way to storage). */
+  fetchStream: OutboundStream;
   /** Caps on the remote files (images) fetched for models; defaults without. */
   remoteFiles?: RemoteFileLimits;
   /** Text out of documents (workflow document-extractor nodes). */
@@ -75,7 +77,7 @@ export function createCore(ports: CorePorts) {
     auth: authService(deps),
     apps,
     files,
-    remoteFiles: remoteFiles({ fetch: ports.fetch, files, config: ports.files ?? DEFAULT_FILES_CONFIG }),
+    remoteFiles: remoteFiles({ fetch: ports.fetch, stream: ports.fetchStream, files, config: ports.files ?? DEFAULT_FILES_CONFIG }),
     conversations: conversationService({ db: ports.db, nameConversation: (app, query) => conversationNameGenerator(ports.models, app)(query) }),
     messages: messageService(deps),
     generations: generationService(deps),

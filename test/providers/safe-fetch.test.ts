@@ -6,7 +6,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { AppError } from "../../src/core/errors.js";
-import { parseAllowList, safeFetch, type OutboundPolicy } from "../../src/providers/http/safe-fetch.js";
+import { parseAllowList, safeFetch, safeFetchStream, type OutboundPolicy } from "../../src/providers/http/safe-fetch.js";
 
 type Seen = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string; localAddress: string };
 
@@ -594,6 +594,79 @@ describe("limits", () => {
     const pre = await caught(() => safeFetch(`${server.origin}/`, { signal: AbortSignal.abort() }, { allow: ["127.0.0.1"] }));
     expect(pre.name).toBe("AbortError");
     expect(connects.mock.calls.length).toBe(before);
+  });
+});
+
+describe("safeFetchStream", () => {
+  /** Reads the stream to its end: its bytes, or what it errored with. */
+  const drain = async (body: NodeJS.ReadableStream) => {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } catch (err) {
+      return err as AppError;
+    }
+  };
+  const chunked = (count: number, size: number) => (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    for (let i = 0; i < count; i++) res.write(Buffer.alloc(size, i));
+    res.end();
+  };
+
+  it("resolves with the head, then gives the body as it arrives, under the same destination checks", async () => {
+    const server = await startServer(chunked(8, 64 * 1024));
+    const res = await safeFetchStream(`${server.origin}/file`, {}, { allow: ["127.0.0.1"], maxBytes: 1 << 20 });
+    expect(res).toMatchObject({ status: 200, url: `${server.origin}/file`, headers: expect.objectContaining({ "content-type": "application/octet-stream" }) });
+    const body = (await drain(res.body)) as Buffer;
+    expect(body.byteLength).toBe(8 * 64 * 1024);
+    expect(body[64 * 1024 * 7]).toBe(7);
+    const refusedErr = await caught(() => safeFetchStream(`${server.origin}/file`));
+    expect(refusedErr).toMatchObject({ code: "ssrf_refused" });
+  });
+
+  it("errors the stream past maxBytes (no length declared), refuses a declared length over it at once, and closes the connection", async () => {
+    const server = await startServer(chunked(8, 64 * 1024));
+    const res = await safeFetchStream(`${server.origin}/`, {}, { allow: ["127.0.0.1"], maxBytes: 100_000 });
+    expect(await drain(res.body)).toMatchObject({ code: "response_too_large", status: 413 });
+    await server.allClosed();
+    const declared = await startServer((_req, res2) => {
+      res2.writeHead(200, { "content-length": "5000" });
+      res2.end(Buffer.alloc(5000));
+    });
+    expect(await caught(() => safeFetchStream(`${declared.origin}/`, {}, { allow: ["127.0.0.1"], maxBytes: 4000 }))).toMatchObject({ code: "response_too_large" });
+  });
+
+  it("errors the stream when the body stalls past the timeout, or the connection drops mid-body", async () => {
+    const stalls = await startServer((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("only half");
+    });
+    const slow = await safeFetchStream(`${stalls.origin}/`, {}, { allow: ["127.0.0.1"], timeoutMs: 250 });
+    expect(await drain(slow.body)).toMatchObject({ code: "http_request_timeout" });
+    const drops = await startServer((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("only half", () => res.destroy());
+    });
+    const cut = await safeFetchStream(`${drops.origin}/`, {}, { allow: ["127.0.0.1"] });
+    expect(await drain(cut.body)).toMatchObject({ code: "http_request_failed" });
+  });
+
+  it("a reader that stops early ends the exchange: destroying the body closes the connection", async () => {
+    let writes = 0;
+    const server = await startServer((_req, res) => {
+      res.writeHead(200);
+      const pump = () => {
+        while (!res.destroyed && (writes++, res.write(Buffer.alloc(16 * 1024))));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    const res = await safeFetchStream(`${server.origin}/`, {}, { allow: ["127.0.0.1"], maxBytes: 1 << 30 });
+    await new Promise((resolve) => res.body.once("data", resolve));
+    res.body.destroy();
+    await server.allClosed();
+    expect(writes).toBeGreaterThan(0);
   });
 });
 

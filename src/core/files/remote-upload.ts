@@ -2,9 +2,9 @@
 // outbound port (so under the deployment's SSRF policy, every redirect hop checked), HEAD first so that
 // a declared size over the limit is refused unfetched, and stored like an upload. Whatever goes wrong on
 // the way there (refused, unreachable, not 2xx) is the user's 400 `remote_file_upload_error`, never a 500.
-import { Readable } from "node:stream";
+import { PassThrough } from "node:stream";
 import { AppError, invalidParam } from "../errors.js";
-import type { OutboundFetch, OutboundResponse } from "../ports/outbound-fetch.js";
+import type { OutboundFetch, OutboundResponse, OutboundStream, OutboundStreamResponse } from "../ports/outbound-fetch.js";
 import type { Viewer } from "../auth/passport.service.js";
 import { fetchRemoteFile, FileUnreadable } from "./file-contents.js";
 import { kindOfExtension, mimeOfExtension } from "./file-kinds.js";
@@ -39,6 +39,28 @@ async function fetchOrFail(fetch: OutboundFetch, url: string, method: "GET" | "H
 }
 
 /**
+ * GET, its body streamed (never held whole): a 2xx head, or the 400 / 413 this API words; errors while the
+ * body is read come worded alike. Destroying the body ends the exchange.
+ */
+async function streamOrFail(stream: OutboundStream, url: string, maxBytes: number, timeoutMs: number): Promise<OutboundStreamResponse> {
+  const worded = (err: unknown) => (!(err instanceof AppError) ? err : err.code === "response_too_large" ? tooLarge(maxBytes) : failed(url, err.message));
+  let res: OutboundStreamResponse;
+  try {
+    res = await stream(url, { method: "GET" }, { maxBytes, timeoutMs });
+  } catch (err) {
+    throw worded(err);
+  }
+  if (res.status < 200 || res.status > 299) {
+    res.body.destroy();
+    throw failed(url, `${res.url} answered ${res.status} ${res.statusText}`.trim() + ".");
+  }
+  const body = new PassThrough();
+  res.body.on("error", (err) => body.destroy(worded(err) as Error));
+  body.on("close", () => res.body.destroy());
+  return { ...res, body: res.body.pipe(body) };
+}
+
+/**
  * HEAD before GET: a declared length over `maxBytes` is refused before any of the body is fetched. A
  * server that refuses HEAD (any status but 200) or declares no length is simply asked with GET; one
  * that cannot be reached at all fails here, as the GET would.
@@ -56,7 +78,7 @@ async function refuseDeclaredTooLarge(fetch: OutboundFetch, url: string, maxByte
 }
 
 /** The file's name: Content-Disposition's, else the URL's last segment; an extension from the type if it has none. */
-function nameOf(res: OutboundResponse, type: string): string {
+function nameOf(res: Pick<OutboundResponse, "headers" | "url">, type: string): string {
   const disposition = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(res.headers["content-disposition"] ?? "");
   let name = disposition?.[1] ?? new URL(res.url).pathname.split("/").pop() ?? "";
   try {
@@ -72,38 +94,41 @@ function nameOf(res: OutboundResponse, type: string): string {
   return name;
 }
 
-export function remoteFiles(deps: { fetch: OutboundFetch; files: FilesService; config: FilesConfig }) {
+export function remoteFiles(deps: { fetch: OutboundFetch; stream: OutboundStream; files: FilesService; config: FilesConfig }) {
   const largest = Math.max(...Object.values(deps.config.limits));
   return {
     /** GET /remote-files/<url>: the type and length the server declares (HEAD, else GET). */
     async info(_viewer: Viewer, value: unknown): Promise<{ fileType: string; fileLength: number }> {
       const url = httpUrl(value);
-      let res: OutboundResponse;
+      let res: Pick<OutboundResponse, "headers">;
       try {
         res = await fetchOrFail(deps.fetch, url, "HEAD", largest);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== "remote_file_upload_error") throw err;
-        res = await fetchOrFail(deps.fetch, url, "GET", largest);
+        // Only the head is wanted: the body is not read.
+        const got = await streamOrFail(deps.stream, url, largest, TIMEOUT_MS);
+        got.body.destroy();
+        res = got;
       }
-      const length = Number(res.headers["content-length"] ?? (res.body.length || NaN));
+      const length = Number(res.headers["content-length"] ?? NaN);
       return { fileType: res.headers["content-type"] || "application/octet-stream", fileLength: Number.isFinite(length) ? length : -1 };
     },
     /** POST /remote-files/upload: fetch and store, as an upload by remote_url. */
     async upload(viewer: Viewer, value: unknown): Promise<UploadRecord> {
       const url = httpUrl(value);
-      // The fetch port holds the body: capped at the limit of the kind the URL names (the largest if none).
+      // Capped at the limit of the kind the URL names (the largest if none); the upload holds the real kind to its own.
       const urlExt = (new URL(url).pathname.split("/").pop() ?? "").split(".").slice(1).pop() ?? "";
       const cap = urlExt && kindOfExtension(urlExt) !== "custom" ? limitFor(deps.config.limits, kindOfExtension(urlExt)) : largest;
       // One time cap for both requests, every redirect hop of each checked by the outbound port.
       const deadline = Date.now() + TIMEOUT_MS;
       await refuseDeclaredTooLarge(deps.fetch, url, cap, TIMEOUT_MS);
-      const res = await fetchOrFail(deps.fetch, url, "GET", cap, Math.max(1, deadline - Date.now()));
+      const res = await streamOrFail(deps.stream, url, cap, Math.max(1, deadline - Date.now()));
       const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
       const filename = nameOf(res, type);
       const ext = filename.includes(".") ? filename.split(".").pop()! : "";
       return deps.files.upload(viewer, {
         filename,
-        body: Readable.from([res.body]),
+        body: res.body,
         declaredType: mimeOfExtension(ext) ? undefined : type || undefined,
         transferMethod: "remote_url",
         sourceUrl: url,

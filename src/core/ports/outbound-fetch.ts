@@ -1,5 +1,6 @@
 // Outbound HTTP to URLs that users or app files name. The adapter checks every destination against
 // the outbound policy (private addresses refused unless allowed), so the core never fetches directly.
+import type { Readable } from "node:stream";
 
 export type OutboundRequest = {
   method?: string;
@@ -34,3 +35,12 @@ export type OutboundLimits = {
   /** The body; more is `response_too_large`, not a truncation. */
   maxBytes?: number;
 };
+
+/** A response whose body is read as it arrives (a remote file on its way to storage). */
+export type OutboundStreamResponse = Omit<OutboundResponse, "body"> & {
+  /** Errors with the same AppErrors as OutboundFetch (the caps apply while it is read); destroy it to stop early. */
+  body: Readable;
+};
+
+/** As OutboundFetch, resolving with the response head and a body stream. */
+export type OutboundStream = (url: string, init: OutboundRequest, options?: OutboundLimits) => Promise<OutboundStreamResponse>;

@@ -28,7 +28,8 @@ import https from "node:https";
 import net from "node:net";
 import { AppError, invalidParam } from "../../core/errors.js";
 import { abortError } from "../abort.js";
-import type { OutboundRequest, OutboundResponse } from "../../core/ports/outbound-fetch.js";
+import { Transform } from "node:stream";
+import type { OutboundRequest, OutboundResponse, OutboundStreamResponse } from "../../core/ports/outbound-fetch.js";
 
 export type OutboundPolicy = {
   /**
@@ -73,6 +74,79 @@ const requestFailed = (message: string) => new AppError("http_request_failed", 4
  * body; rejects with the AppErrors listed at the top of this file, or an AbortError.
  */
 export async function safeFetch(url: string, init: SafeFetchInit = {}, policy: OutboundPolicy = {}): Promise<SafeResponse> {
+  const opened = await open(url, init, policy);
+  const { res, run, final } = opened;
+  try {
+    return { ...head(opened), body: await readBody(res, opened.method, opened.maxBytes, final, run) };
+  } catch (err) {
+    throw run.translate(err, final);
+  } finally {
+    run.dispose();
+  }
+}
+
+/**
+ * As safeFetch, but resolves once the response head is in, its body a stream: read at the reader's pace
+ * and never held whole (a remote file on its way to storage). The stream errors with the same AppErrors:
+ * past `maxBytes` (response_too_large), past `timeoutMs` counted from the start (http_request_timeout), a
+ * connection lost mid-body (http_request_failed), or with the caller's abort. Destroying it ends the exchange.
+ */
+export async function safeFetchStream(url: string, init: SafeFetchInit = {}, policy: OutboundPolicy = {}): Promise<OutboundStreamResponse> {
+  const opened = await open(url, init, policy);
+  const { res, run, final, maxBytes } = opened;
+  const tooLarge = () => new AppError("response_too_large", 413, `Response from ${final.host} is larger than ${maxBytes} bytes.`);
+  const declared = Number(res.headers["content-length"]);
+  const bodyless = opened.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
+  if (!bodyless && Number.isFinite(declared) && declared > maxBytes) {
+    res.destroy();
+    run.dispose();
+    throw tooLarge();
+  }
+  let size = 0;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.byteLength;
+      done(size > maxBytes ? tooLarge() : null, chunk);
+    },
+  });
+  const fail = (err: unknown) => body.destroy(run.translate(err, final) as Error);
+  const onAbort = () => fail(run.signal.reason);
+  run.signal.addEventListener("abort", onAbort, { once: true });
+  res.on("error", fail);
+  res.on("close", () => {
+    if (!res.complete) fail(requestFailed(`Connection to ${final.host} closed before the response body was complete.`));
+  });
+  res.pipe(body);
+  body.on("close", () => {
+    run.signal.removeEventListener("abort", onAbort);
+    run.dispose();
+    res.destroy(); // a reader that stopped early ends the exchange
+  });
+  return { ...head(opened), body };
+}
+
+/** `OUTBOUND_ALLOW="127.0.0.1,10.0.0.0/8,internal.example"` → normalised entries; throws on a bad one. */
+export function parseAllowList(text: string | undefined): string[] {
+  if (!text) return [];
+  const entries = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  return entries.map((entry) => compileEntry(entry).normalized);
+}
+
+type Opened = { res: http.IncomingMessage; run: Run; final: URL; redirects: string[]; method: string; maxBytes: number };
+
+const head = (o: Opened) => ({
+  status: o.res.statusCode ?? 0,
+  statusText: o.res.statusMessage ?? "",
+  headers: responseHeaders(o.res),
+  url: hrefOf(o.final),
+  redirects: o.redirects,
+});
+
+/** Checks every hop and follows redirects: resolves with the final response's head, its run still going. */
+async function open(url: string, init: SafeFetchInit, policy: OutboundPolicy): Promise<Opened> {
   const allow = compileAllowList(policy.allow ?? []);
   const timeoutMs = positive(policy.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
   const maxBytes = positive(policy.maxBytes, DEFAULT_MAX_BYTES, "maxBytes");
@@ -118,31 +192,12 @@ export async function safeFetch(url: string, init: SafeFetchInit = {}, policy: O
         redirects.push(hrefOf(current));
         continue;
       }
-      const received = await readBody(res, method, maxBytes, current, run);
-      return {
-        status: res.statusCode ?? 0,
-        statusText: res.statusMessage ?? "",
-        headers: responseHeaders(res),
-        url: hrefOf(current),
-        body: received,
-        redirects,
-      };
+      return { res, run, final: current, redirects, method, maxBytes };
     }
   } catch (err) {
-    throw run.translate(err, current);
-  } finally {
     run.dispose();
+    throw run.translate(err, current);
   }
-}
-
-/** `OUTBOUND_ALLOW="127.0.0.1,10.0.0.0/8,internal.example"` → normalised entries; throws on a bad one. */
-export function parseAllowList(text: string | undefined): string[] {
-  if (!text) return [];
-  const entries = text
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  return entries.map((entry) => compileEntry(entry).normalized);
 }
 
 // ---------------------------------------------------------------------------------------------------
