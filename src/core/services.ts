@@ -9,6 +9,8 @@ import type { DocumentText } from "./ports/document-text.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
+import type { SpeechProvider } from "./ports/speech.js";
+import { speechService } from "./speech/speech.service.js";
 import type { RemoteFileLimits } from "./files/model-images.js";
 import { fileLinks } from "./files/signed-url.js";
 import type { FileStorage } from "./ports/file-storage.js";
@@ -37,6 +39,7 @@ export type Client = { address: string };
 export type CorePorts = {
   db: Db;
   models: ModelProvider;
+  speech: SpeechProvider;
   taskStore: TaskStore;
   /** The code node's sandbox, started on first use. */
   sandbox: () => Sandbox;
@@ -80,6 +83,7 @@ export function createCore(ports: CorePorts) {
     messages: messageService(deps),
     generations: generationService(deps),
     workflows: workflowService(deps),
+    speech: speechService({ ...deps, parameters: (viewer) => apps.parameters(viewer) }),
     /** Whether the database answers. */
     async healthy(): Promise<boolean> {
       try {
