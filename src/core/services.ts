@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import type { Db } from "./ports/database.js";
 import type { ModelProvider } from "./ports/model.js";
+import type { SpeechProvider } from "./ports/speech.js";
 import type { OutboundFetch } from "./ports/outbound-fetch.js";
 import type { DocumentText } from "./ports/document-text.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
@@ -37,6 +38,8 @@ export type Client = { address: string };
 export type CorePorts = {
   db: Db;
   models: ModelProvider;
+  /** Speech to text and text to speech (an OpenAI-compatible server, or the embedded engine that only speaks). */
+  speech: SpeechProvider;
   taskStore: TaskStore;
   /** The code node's sandbox, started on first use. */
   sandbox: () => Sandbox;
