@@ -213,6 +213,21 @@ async function run(deps: GenerationDeps, viewer: Viewer, plan: RunPlan): Promise
 
 async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<GenerationEvent>): Promise<GenerationResult> {
   const envelope: GenerationEnvelope = { ...plan.envelope, taskId: task.taskId };
+  // Speech runs beside the text: `grow` never waits, so no text event waits on it.
+  const spoken =
+    plan.speech && deps.speech
+      ? new SpokenAnswer(deps.speech, plan.speech, (audio, last) => task.emit({ ...envelope, type: last ? "tts_message_end" : "tts_message", audio }), deps.log, task.signal)
+      : null;
+  try {
+    return await answer(deps, plan, task, envelope, spoken);
+  } finally {
+    // Whatever happened, the speech is over before the task's log is.
+    spoken?.cancel();
+    await spoken?.end();
+  }
+}
+
+async function answer(deps: GenerationDeps, plan: RunPlan, task: TaskContext<GenerationEvent>, envelope: GenerationEnvelope, spoken: SpokenAnswer | null): Promise<GenerationResult> {
   const agent = envelope.mode === "agent-chat";
   const moderation = keywordModeration(plan.config.sensitive_word_avoidance);
   const started = performance.now();
@@ -222,11 +237,6 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
 
   const refusal = moderation?.checkInputs(plan.moderationText.inputs, plan.moderationText.query) ?? null;
   const thoughtId = crypto.randomUUID();
-  // Speech runs beside the text: `grow` never waits, so no text event waits on it.
-  const spoken =
-    plan.speech && deps.speech
-      ? new SpokenAnswer(deps.speech, plan.speech, (audio, last) => task.emit({ ...envelope, type: last ? "tts_message_end" : "tts_message", audio }), deps.log, task.signal)
-      : null;
   const thought = (text: string) =>
     task.emit({ ...envelope, type: "agent_thought", id: thoughtId, position: 1, thought: text, observation: "", tool: "", toolInput: "" });
   try {

@@ -242,7 +242,11 @@ export class RunSession {
     result.catch(() => {}); // a caller that only streams need not await it
     const started = await this.deps.tasks.start<WorkflowEvent>(
       { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode, workflowRunId: this.runId, messageId: this.envelope.messageId },
-      (task) => this.run(task).then(settle.resolve, settle.reject),
+      (task) =>
+        this.run(task)
+          // Whatever happened, the speech is over before the task's log is.
+          .finally(() => (this.spoken?.cancel(), this.spoken?.end()))
+          .then(settle.resolve, settle.reject),
       this.plan.run.taskId,
       adopted,
     );
