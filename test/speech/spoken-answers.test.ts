@@ -82,7 +82,9 @@ describe.each(taskBackends)("spoken answers on %s", (_name, backend, taskEnv) =>
     const { events } = await readSse(await send(chat, "Quick"));
     const types = events.map((e) => e.event);
     expect(types.indexOf("message_end")).toBeLessThan(types.indexOf("tts_message"));
-    expect(types.slice(types.indexOf("message_end") + 1)).toEqual(["tts_message", "tts_message", "tts_message_end"]);
+    const after = types.slice(types.indexOf("message_end") + 1);
+    expect(after.at(-1)).toBe("tts_message_end");
+    expect(after.slice(0, -1).every((t) => t === "tts_message")).toBe(true);
     expect(spokenAudio(events)).toEqual(Buffer.concat([MP3, MP3]));
   });
 
