@@ -167,7 +167,8 @@ export class EspeakEngine {
     this.ready = undefined;
     this.busy = undefined;
     for (const job of this.jobs.values()) {
-      job.error ??= error;
+      // A finished job's audio is all there: its reader still gets it.
+      if (!job.done) job.error ??= error;
       job.wake?.();
     }
     this.jobs.clear();
