@@ -88,10 +88,13 @@ describe("EmbeddedSpeech", () => {
     expect(err).toMatchObject({ name: "AbortError" });
   });
 
-  it("takes turns: a short request started during a long one finishes first", async () => {
+  it("takes turns: a short request made while a long one is spoken waits for one sentence, not the whole text", async () => {
+    // Two sentences, too long to share a piece: the short request goes between them.
+    const twoSentences = LONG_TEXT.split(". ").slice(0, 2).join(". ") + ".";
+    expect(speechPieces(twoSentences)).toHaveLength(2);
     const done: string[] = [];
     const long = (async () => {
-      const chunks = speech.speak({ text: LONG_TEXT })[Symbol.asyncIterator]();
+      const chunks = speech.speak({ text: twoSentences })[Symbol.asyncIterator]();
       await chunks.next();
       const short = collect(speech.speak({ text: "Short one." })).then(() => done.push("short"));
       while (!(await chunks.next()).done);
