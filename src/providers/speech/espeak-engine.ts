@@ -11,8 +11,10 @@ import { BITRATE_KBPS, libraryPaths, SAMPLE_RATE, WORKER_SOURCE } from "./espeak
 const HIGH_WATER_BYTES = 256 * 1024;
 /** The worker posts audio once this much is encoded (and at each sentence's end). */
 const CHUNK_BYTES = 2 * 1024;
-/** Longest piece of text spoken in one go. */
+/** Longest piece of text spoken in one go (a longer sentence is cut between words). */
 const MAX_PIECE_CHARS = 240;
+/** Short sentences share a piece up to this length; a request arriving meanwhile waits for at most one piece. */
+const MERGE_CHARS = 100;
 
 type Job = {
   id: number;
@@ -39,7 +41,7 @@ export class EspeakEngine {
   private worker?: Worker;
   private ready?: Promise<void>;
   private readonly jobs = new Map<number, Job>();
-  /** Jobs in the order they take turns. */
+  /** Jobs waiting for their next turn, in order (the one the worker has is not among them). */
   private queue: Job[] = [];
   private busy?: Job;
   private nextId = 1;
@@ -134,18 +136,19 @@ export class EspeakEngine {
         job.samples += message.samples;
         if (!message.aborted && job.pieces.length === 0) job.done = true;
       }
+      if (job && !job.done && !job.error && job.pieces.length > 0) this.queue.push(job);
       this.pump();
     }
     job?.wake?.();
   }
 
-  /** Send the worker its next piece: the first job, after the last one served, with text left and room for its audio. */
+  /** Send the worker its next piece: the first waiting job with room for its audio. */
   private pump(): void {
     if (this.busy || !this.worker || this.closed) return;
     const next = this.queue.findIndex((job) => job.pieces.length > 0 && job.buffered < HIGH_WATER_BYTES && !job.error);
     if (next < 0) return;
+    // Out of the queue while the worker has it; back at its end after (behind whoever came meanwhile).
     const [job] = this.queue.splice(next, 1);
-    this.queue.push(job);
     const text = job.pieces.shift()!;
     this.busy = job;
     this.worker.postMessage({ type: "speak", id: job.id, text, voice: job.voice, last: job.pieces.length === 0, abort: job.abort });
@@ -167,7 +170,8 @@ export class EspeakEngine {
     this.ready = undefined;
     this.busy = undefined;
     for (const job of this.jobs.values()) {
-      job.error ??= error;
+      // A finished job's audio is all there: its reader still gets it.
+      if (!job.done) job.error ??= error;
       job.wake?.();
     }
     this.jobs.clear();
@@ -176,8 +180,8 @@ export class EspeakEngine {
 }
 
 /**
- * The text in pieces of whole sentences up to MAX_PIECE_CHARS (a longer sentence is cut between
- * words), markup characters escaped: espeak reads its input as SSML.
+ * The text in pieces: whole sentences (short ones together up to MERGE_CHARS; one longer than
+ * MAX_PIECE_CHARS cut between words), markup characters escaped: espeak reads its input as SSML.
  */
 export function speechPieces(text: string): string[] {
   // A sentence ends at . ! ? before a space (not inside 3.14), at 。！？, or at a line's end.
@@ -189,7 +193,7 @@ export function speechPieces(text: string): string[] {
     current = "";
   };
   for (const sentence of sentences) {
-    if (current && current.length + sentence.length > MAX_PIECE_CHARS) flush();
+    if (current && current.length + sentence.length > MERGE_CHARS) flush();
     if (sentence.length <= MAX_PIECE_CHARS) {
       current += sentence;
       continue;
