@@ -24,6 +24,13 @@ const envSchema = z.object({
   SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   OPENAI_BASE_URL: optionalUrl(["http", "https"]),
   OPENAI_API_KEY: z.string().optional(),
+  // Speech (src/providers/speech): its own server, else OPENAI_BASE_URL's, else the embedded engine.
+  SPEECH_PROVIDER: z.enum(["auto", "openai-compatible", "embedded"]).default("auto"),
+  SPEECH_BASE_URL: optionalUrl(["http", "https"]),
+  SPEECH_API_KEY: z.string().optional(),
+  SPEECH_TO_TEXT_MODEL: z.string().default("whisper-1"),
+  TEXT_TO_SPEECH_MODEL: z.string().default("tts-1"),
+  TEXT_TO_SPEECH_VOICE: z.string().optional(),
   OUTBOUND_ALLOW: z
     .string()
     .default("")
@@ -116,6 +123,7 @@ export type Config = {
   secretKey: string;
   openaiBaseUrl?: string;
   openaiApiKey?: string;
+  speech: SpeechConfig;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   /** Hosts, addresses and CIDRs that outbound requests (http-request nodes, remote files) may reach although private. */
   outboundAllow: string[];
@@ -143,6 +151,19 @@ export type Config = {
   graphql: GraphQLLimits;
   connections: ConnectionLimits;
   storage: StorageConfig;
+};
+
+/**
+ * Speech: an OpenAI-compatible server when `baseUrl` is set, else the embedded engine (speaks offline,
+ * transcribes nothing). Models and voice are the defaults an app's DSL overrides.
+ */
+export type SpeechConfig = {
+  baseUrl?: string;
+  apiKey?: string;
+  speechToTextModel: string;
+  textToSpeechModel: string;
+  /** Unset: the provider's own default voice. */
+  voice?: string;
 };
 
 /** Where uploaded files' bytes live: on local disk under `dataDir` (the default), or in an S3-compatible bucket. */
@@ -195,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: e.SECRET_KEY ?? embeddedSecretKey(dataDir),
     openaiBaseUrl: e.OPENAI_BASE_URL,
     openaiApiKey: e.OPENAI_API_KEY,
+    speech: speechConfig(e),
     logLevel: e.LOG_LEVEL,
     taskRetentionMs: e.TASK_RETENTION_SECONDS * 1000,
     instanceLeaseMs: e.INSTANCE_LEASE_MS,
@@ -233,6 +255,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     storage,
   };
+}
+
+function speechConfig(e: z.infer<typeof envSchema>): SpeechConfig {
+  const models = { speechToTextModel: e.SPEECH_TO_TEXT_MODEL, textToSpeechModel: e.TEXT_TO_SPEECH_MODEL, voice: e.TEXT_TO_SPEECH_VOICE };
+  if (e.SPEECH_PROVIDER === "embedded") return models;
+  // A separate speech server gets its own key only: OPENAI_API_KEY is never sent to another host.
+  const server = e.SPEECH_BASE_URL ? { baseUrl: e.SPEECH_BASE_URL, apiKey: e.SPEECH_API_KEY } : { baseUrl: e.OPENAI_BASE_URL, apiKey: e.SPEECH_API_KEY ?? e.OPENAI_API_KEY };
+  if (!server.baseUrl && e.SPEECH_PROVIDER === "openai-compatible") {
+    throw new ConfigError("SPEECH_BASE_URL: required when SPEECH_PROVIDER is openai-compatible (or set OPENAI_BASE_URL)");
+  }
+  return server.baseUrl ? { ...models, ...server } : models;
 }
 
 const S3_OPTIONS = ["S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_FORCE_PATH_STYLE"] as const;

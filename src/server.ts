@@ -18,6 +18,7 @@ import { createRateLimiters } from "./providers/rate-limit/rate-limiters.js";
 import { MemoryTaskStore } from "./events/memory-task-store.js";
 import { RedisTaskStore } from "./events/redis-task-store.js";
 import { createModelProvider } from "./providers/model/index.js";
+import { createSpeechProvider } from "./providers/speech/index.js";
 import { createS3Storage } from "./providers/storage/s3.js";
 import { LocalDiskStorage } from "./providers/storage/local-disk.js";
 import path from "node:path";
@@ -59,6 +60,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     const rateLimiters = await createRateLimiters(config.redisUrl);
     let sandbox: CodeSandbox | undefined;
     const documents = new DocumentTextReader();
+    // Its engine (the embedded one's worker) starts on first use.
+    const speech = createSpeechProvider(config.speech);
     // Uploaded files: local disk under DATA_DIR (the zero-config default), or S3 when S3_BUCKET is set.
     const storage = config.storage.kind === "s3" ? createS3Storage(config.storage) : new LocalDiskStorage(path.join(config.dataDir, "storage"));
     const core = createCore({
@@ -66,6 +69,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       log,
       secretKey: config.secretKey,
       models: createModelProvider(config),
+      speech,
       taskStore,
       rateLimiter: rateLimiters.limiter,
       fetch: (url, init, options) => safeFetch(url, init, { ...options, allow: config.outboundAllow }),
@@ -125,6 +129,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await core.close(); // running generations stop and save what they have
       await sandbox?.close();
       await documents.close();
+      await speech.close();
       await taskStore.close();
       await storage.close();
       await rateLimiters.close();

@@ -4,11 +4,13 @@
 import type { Logger } from "pino";
 import type { Db } from "./ports/database.js";
 import type { ModelProvider } from "./ports/model.js";
+import type { SpeechProvider } from "./ports/speech.js";
 import type { OutboundFetch, OutboundStream } from "./ports/outbound-fetch.js";
 import type { DocumentText } from "./ports/document-text.js";
 import type { RateLimiterFactory } from "./ports/rate-limiter.js";
 import type { Sandbox } from "./ports/sandbox.js";
 import type { TaskStore } from "./ports/task-store.js";
+import { speechService } from "./speech/speech.service.js";
 import type { RemoteFileLimits } from "./files/model-images.js";
 import { fileLinks } from "./files/signed-url.js";
 import type { FileStorage } from "./ports/file-storage.js";
@@ -37,6 +39,8 @@ export type Client = { address: string };
 export type CorePorts = {
   db: Db;
   models: ModelProvider;
+  /** Speech to text and text to speech (an OpenAI-compatible server, or the embedded engine that only speaks). */
+  speech: SpeechProvider;
   taskStore: TaskStore;
   /** The code node's sandbox, started on first use. */
   sandbox: () => Sandbox;
@@ -82,6 +86,7 @@ export function createCore(ports: CorePorts) {
     messages: messageService(deps),
     generations: generationService(deps),
     workflows: workflowService(deps),
+    speech: speechService({ ...deps, parameters: (viewer) => apps.parameters(viewer) }),
     /** Whether the database answers. */
     async healthy(): Promise<boolean> {
       try {

@@ -27,6 +27,8 @@ export const MODEL_CALLS: Record<string, number | ((args: Args) => number)> = {
   "Mutation.renameConversation": (args) => (args.autoGenerate ? 1 : 0), // the model names it
   "Mutation.submitHumanInput": 1, // resumes the run
   "Query.suggestedQuestions": 1,
+  "Query.speech": 1, // the speech provider
+  "Mutation.transcribe": 1,
   "Subscription.chatMessage": 1,
   "Subscription.completionMessage": 1,
   "Subscription.workflowRun": 1,

@@ -65,6 +65,19 @@ const MessageEnd = eventType("MessageEnd", "message_end", "The answer is complet
     resolve: async (e: any, _args: unknown, ctx: GraphQLContext) => ctx.services.messages.get(await ctx.viewer(), e.messageId),
   }),
 }));
+const SpokenAnswerChunk = eventType(
+  "SpokenAnswerChunk",
+  "tts_message",
+  "A piece of the answer spoken, as it streams (apps whose text_to_speech auto-plays): MP3 bytes, in order; concatenated they make one MP3.",
+  (t) => ({
+    audio: t.string({ description: "The MP3 bytes, base64 (RFC 4648, with padding).", resolve: (e: any) => e.audio }),
+  }),
+);
+const SpokenAnswerEnd = eventType(
+  "SpokenAnswerEnd",
+  "tts_message_end",
+  "The spoken answer is complete (after MessageEnd; in chatflows before WorkflowFinished).",
+);
 const GenerationFailed = eventType("GenerationFailed", "error", "The generation failed; the message is saved with status error.", (t) => ({
   code: t.string({ resolve: (e: any) => e.code }),
   message: t.string({ resolve: (e: any) => e.message }),
@@ -76,18 +89,23 @@ const GENERATION_TYPE_NAMES: Record<string, string> = {
   agent_thought: "AgentThoughtEvent",
   message_replace: "MessageReplace",
   message_end: "MessageEnd",
+  tts_message: "SpokenAnswerChunk",
+  tts_message_end: "SpokenAnswerEnd",
   error: "GenerationFailed",
 };
+
+// A chatflow turn's events that are its message's, not its run's: typed as a chat's.
+const MESSAGE_EVENTS = new Set(["message", "message_end", "tts_message", "tts_message_end"]);
 
 export const GenerationEventUnion = builder.unionType("GenerationStreamEvent", {
   description:
     "What a generation subscription yields: its events, or an AppError when it could not start. " +
     "Chatflow (advanced-chat) apps also stream their workflow's events.",
-  types: [MessageDelta, AgentThoughtEvent, MessageReplace, MessageEnd, GenerationFailed, ...WORKFLOW_EVENT_TYPES, AppError],
+  types: [MessageDelta, AgentThoughtEvent, MessageReplace, MessageEnd, SpokenAnswerChunk, SpokenAnswerEnd, GenerationFailed, ...WORKFLOW_EVENT_TYPES, AppError],
   resolveType: (value) => {
     if (value instanceof AppError || (value as unknown as AppErrorValue).__typename === "AppError") return "AppError";
     const event = value as { type: string; runId?: string };
-    if (event.runId && event.type !== "message" && event.type !== "message_end") return WORKFLOW_TYPE_NAMES[event.type] ?? "RunFailed";
+    if (event.runId && !MESSAGE_EVENTS.has(event.type)) return WORKFLOW_TYPE_NAMES[event.type] ?? "RunFailed";
     return GENERATION_TYPE_NAMES[event.type];
   },
 });
@@ -131,6 +149,8 @@ const chatRequest = (input: {
 });
 
 const eventsOf = (start: () => Promise<GenerationTask>) => async () => (await start()).events;
+// Subscriptions stream: their answers are spoken as they grow when the app auto-plays speech.
+const streamed = <T extends object>(request: T) => ({ ...request, streaming: true });
 
 builder.subscriptionType({});
 
@@ -139,7 +159,7 @@ builder.subscriptionField("chatMessage", (t) =>
     type: GenerationEventUnion,
     description: "Send a message to a chat, agent-chat or chatflow app and stream the answer.",
     args: { input: t.arg({ type: ChatMessageInput, required: true }) },
-    subscribe: (_root, { input }, ctx) => subscriptionStream(eventsOf(async () => ctx.services.generations.sendChatMessage(await ctx.viewer(), chatRequest(input)))),
+    subscribe: (_root, { input }, ctx) => subscriptionStream(eventsOf(async () => ctx.services.generations.sendChatMessage(await ctx.viewer(), streamed(chatRequest(input))))),
     resolve: (event) => event as AppError, // events and AppErrorValues, told apart by the union
   }),
 );
@@ -150,7 +170,7 @@ builder.subscriptionField("completionMessage", (t) =>
     description: "Run a completion app and stream the answer.",
     args: { input: t.arg({ type: CompletionMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      subscriptionStream(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), completionRequest(input)))),
+      subscriptionStream(eventsOf(async () => ctx.services.generations.sendCompletionMessage(await ctx.viewer(), streamed(completionRequest(input))))),
     resolve: (event) => event as AppError,
   }),
 );

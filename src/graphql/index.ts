@@ -9,6 +9,7 @@ import "./workflow.schema.js";
 import "./generation.schema.js";
 import "./node.schema.js";
 import "./uploads.js";
+import "./speech.schema.js";
 
 export const schema = builder.toSchema();
 

@@ -42,6 +42,7 @@ export function registerGenerationRoutes(router: Router) {
       conversationId: body.conversation_id,
       parentMessageId: body.parent_message_id,
       files: body.files,
+      streaming: mode === "streaming",
     });
     return respond(ctx, mode, started);
   });
@@ -50,7 +51,7 @@ export function registerGenerationRoutes(router: Router) {
     const viewer = await ctx.viewer();
     const body = await ctx.json();
     const mode = responseMode(body.response_mode);
-    return respond(ctx, mode, await ctx.services.generations.sendCompletionMessage(viewer, { query: body.query, inputs: body.inputs, files: body.files }));
+    return respond(ctx, mode, await ctx.services.generations.sendCompletionMessage(viewer, { query: body.query, inputs: body.inputs, files: body.files, streaming: mode === "streaming" }));
   });
 
   router.on("GET", "/messages/:message_id/more-like-this", async (ctx) => {

@@ -15,6 +15,7 @@ import { registerMessageRoutes } from "./message.routes.js";
 import { registerWorkflowRoutes } from "./workflow.routes.js";
 import { registerHumanInputRoutes } from "./human-input.routes.js";
 import { registerFileRoutes } from "./file.routes.js";
+import { registerAudioRoutes } from "./audio.routes.js";
 
 export const VERSION = "0.1.0";
 
@@ -28,6 +29,7 @@ export function createRestRouter(): Router {
   registerWorkflowRoutes(router);
   registerHumanInputRoutes(router);
   registerFileRoutes(router);
+  registerAudioRoutes(router);
   return router;
 }
 

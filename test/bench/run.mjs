@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import { printUploadBench, uploadBench } from "./upload.mjs";
 import { printWorkflowBench, workflowBench } from "./workflow.mjs";
+import { printSpeechBench, speechBench } from "./speech.mjs";
 import { concurrentStreams, cpuSeconds, measureLatency, monoMs, sampleAcceptQueue, sampleRss, tcpCounters, tcpCountersSince } from "./streaming.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -54,9 +55,9 @@ process.on("exit", () => {
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(1));
 // Bounded: the whole run takes ~2 min (each streaming phase has its own deadline); give up before anyone wonders.
 setTimeout(() => {
-  console.error("bench: gave up after 270 s");
+  console.error("bench: gave up after 300 s");
   process.exit(1);
-}, 270_000).unref();
+}, 300_000).unref();
 
 // ---- Helpers ----
 
@@ -328,6 +329,9 @@ async function main() {
   // 5. The workflow engine (issue 4): its own servers, data dir and model.
   const workflow = await workflowBench();
 
+  // 6. The embedded speech engine (issue 10): in this process, nothing else running.
+  const speech = await speechBench();
+
   // ---- Report ----
   const restartMedianMs = median(restartMs);
   const startupPass = restartMedianMs < TARGETS.restartMs;
@@ -362,6 +366,7 @@ async function main() {
   reportStreaming(streaming);
   printUploadBench(upload);
   printWorkflowBench(workflow);
+  printSpeechBench(speech);
   console.log("");
   console.log(
     JSON.stringify({
@@ -373,10 +378,11 @@ async function main() {
       streaming,
       upload,
       workflow,
+      speech,
     }),
   );
   // Misses are results, printed above; only an invalid run (non-2xx, errors, a stream that failed) fails the command.
-  return Object.values(runs).every((r) => r.valid) && streaming.valid && upload.valid ? 0 : 1;
+  return Object.values(runs).every((r) => r.valid) && streaming.valid && upload.valid && speech.valid ? 0 : 1;
 }
 
 // ---- Streaming (issue 3) ----

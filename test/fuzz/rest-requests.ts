@@ -42,6 +42,9 @@ export const REST_FIELDS: Record<string, { query?: string[]; body?: string[]; he
   "POST /files/upload": { body: ["file", "source"] },
   "POST /remote-files/upload": { body: ["url"] },
   "GET /remote-files/:url": {},
+  // Multipart too: JSON and raw bodies must be a 400 bad_request_key_error (test/speech covers forms).
+  "POST /audio-to-text": { body: ["file"] },
+  "POST /text-to-audio": { body: ["text", "message_id", "voice", "streaming"] },
 };
 
 export type Route = { method: string; path: string };

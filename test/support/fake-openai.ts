@@ -8,13 +8,45 @@
 //   await fake.requests[0].ended;                               // the response is over, written or cut off
 //   await fake.close();
 //
-// Routes: POST /v1/chat/completions (streaming and not), GET /v1/models; anything else is a 404.
+// Speech:
+//   fake.setTranscription((upload) => "what was said");        // or a FakeError; upload: model, language, bytes…
+//   fake.requests[0].upload                                    // { model, language, filename, mimeType, bytes, data }
+//   await fake.uploadReceived(1000);                            // the upload streaming now has sent ≥ 1000 file bytes
+//   fake.setSpeech({ audio, chunks: 4, chunkDelayMs: 20 });    // or { error: … }; default: silent MP3 frames
+//
+// Routes: POST /v1/chat/completions (streaming and not), GET /v1/models, POST /v1/audio/transcriptions
+// (multipart), POST /v1/audio/speech (audio/mpeg in chunks); anything else is a 404.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import busboy from "busboy";
 
 export type FakeError = { error: { status: number; message: string; type?: string } };
 export type FakeReply = string | FakeError;
 export type ReplyFn = (body: any) => FakeReply | Promise<FakeReply>;
+
+/** What a POST /v1/audio/transcriptions carried. */
+export type FakeUpload = {
+  model?: string;
+  language?: string;
+  /** Every non-file field, as sent. */
+  fields: Record<string, string>;
+  filename?: string;
+  mimeType?: string;
+  /** File bytes received so far (grows while the upload streams in). */
+  bytes: number;
+  /** The file's bytes, once the upload is complete. */
+  data?: Buffer;
+};
+export type TranscriptionFn = (upload: FakeUpload) => string | FakeError | Promise<string | FakeError>;
+export type FakeSpeech = {
+  /** The body to send, split into `chunks` writes. Default: silentMp3(40), about a second. */
+  audio?: Buffer;
+  chunks?: number;
+  /** Milliseconds before each chunk. Default 0. */
+  chunkDelayMs?: number;
+  /** Answer this instead (e.g. a 401). */
+  error?: FakeError["error"];
+};
 
 export type FakeRequest = {
   method: string;
@@ -24,6 +56,8 @@ export type FakeRequest = {
   body: any;
   /** Lower-case header names. */
   headers: Record<string, string>;
+  /** POST /v1/audio/transcriptions: the multipart fields and the file as it arrives. */
+  upload?: FakeUpload;
   /** The client closed the connection before the response was fully written. */
   aborted: boolean;
   /** The response was fully written. */
@@ -45,8 +79,22 @@ export type FakeOpenAI = {
   requests: FakeRequest[];
   setReply(fn: ReplyFn): void;
   setTokenDelay(ms: number): void;
+  setTranscription(fn: TranscriptionFn): void;
+  setSpeech(speech: FakeSpeech): void;
+  /** Resolves once an upload in progress (or done) has sent at least `bytes` file bytes. */
+  uploadReceived(bytes: number): Promise<void>;
   close(): Promise<void>;
 };
+
+/**
+ * `frames` silent MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz, stereo; 1152 samples, 417 bytes each):
+ * real MP3 that any decoder plays as silence, 26 ms a frame.
+ */
+export function silentMp3(frames: number): Buffer {
+  const frame = Buffer.alloc(417);
+  frame.set([0xff, 0xfb, 0x90, 0x00]);
+  return Buffer.concat(Array.from({ length: frames }, () => frame));
+}
 
 /** The default reply: `Echo: <content of the last user message>`. */
 export const echoReply: ReplyFn = (body) => {
@@ -66,6 +114,16 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const model = opts.model ?? "gpt-4o-mini";
   const requests: FakeRequest[] = [];
   let counter = 0;
+  let transcription: TranscriptionFn = () => "Hello from the fake transcriber";
+  let speech: FakeSpeech = {};
+  const uploadWaiters: { bytes: number; resolve: () => void }[] = [];
+  const uploadProgress = () => {
+    const most = Math.max(0, ...requests.map((r) => r.upload?.bytes ?? 0));
+    for (const w of uploadWaiters.splice(0)) {
+      if (most >= w.bytes) w.resolve();
+      else uploadWaiters.push(w);
+    }
+  };
 
   const server = http.createServer((req, res) => {
     let ended!: () => void;
@@ -97,10 +155,16 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     res.once("close", () => {
       closed = true;
     });
+    if (record.method === "POST" && record.path === "/v1/audio/transcriptions") {
+      return transcribe(req, res, record, () => closed);
+    }
     const raw = await readBody(req);
     if (closed) return;
     if (record.method === "GET" && record.path === "/v1/models") {
       return sendJson(res, 200, { object: "list", data: [{ id: model, object: "model", created: 1700000000, owned_by: "fake-openai" }] });
+    }
+    if (record.method === "POST" && record.path === "/v1/audio/speech") {
+      return speak(raw, res, record, () => closed);
     }
     if (record.method !== "POST" || record.path !== "/v1/chat/completions") {
       return sendError(res, 404, `Unknown request URL: ${record.method} ${record.path}`, "invalid_request_error");
@@ -170,6 +234,74 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     res.end();
   }
 
+  async function transcribe(req: http.IncomingMessage, res: http.ServerResponse, record: FakeRequest, closed: () => boolean): Promise<void> {
+    const upload: FakeUpload = { fields: {}, bytes: 0 };
+    record.upload = upload;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers });
+    } catch (err) {
+      req.resume();
+      return sendError(res, 400, `fake-openai: ${(err as Error).message}`, "invalid_request_error");
+    }
+    const parsed = new Promise<void>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      parser.on("field", (name, value) => {
+        upload.fields[name] = value;
+        if (name === "model") upload.model = value;
+        if (name === "language") upload.language = value;
+      });
+      parser.on("file", (_name, file, info) => {
+        upload.filename = info.filename;
+        upload.mimeType = info.mimeType;
+        file.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          upload.bytes += chunk.length;
+          uploadProgress();
+        });
+      });
+      parser.on("close", () => {
+        if (upload.filename !== undefined) upload.data = Buffer.concat(chunks);
+        resolve();
+      });
+      parser.on("error", reject);
+      req.on("close", () => (req.complete ? undefined : reject(new Error("the upload was cut off"))));
+    });
+    req.pipe(parser);
+    try {
+      await parsed;
+    } catch {
+      if (!closed()) sendError(res, 400, "fake-openai: malformed multipart body", "invalid_request_error");
+      return;
+    }
+    if (closed()) return;
+    if (upload.data === undefined) return sendError(res, 400, "fake-openai: no file part", "invalid_request_error");
+    const answer = await transcription(upload);
+    if (typeof answer !== "string") return sendError(res, answer.error.status, answer.error.message, answer.error.type ?? "invalid_request_error");
+    sendJson(res, 200, { text: answer });
+  }
+
+  async function speak(raw: string, res: http.ServerResponse, record: FakeRequest, closed: () => boolean): Promise<void> {
+    try {
+      record.body = JSON.parse(raw);
+    } catch {
+      record.body = raw;
+      return sendError(res, 400, "We could not parse the JSON body of your request.", "invalid_request_error");
+    }
+    const { error, chunks = 4, chunkDelayMs = 0 } = speech;
+    if (error) return sendError(res, error.status, error.message, error.type ?? "invalid_request_error");
+    const audio = speech.audio ?? silentMp3(40);
+    res.writeHead(200, { "content-type": "audio/mpeg", "transfer-encoding": "chunked" });
+    res.flushHeaders();
+    const size = Math.ceil(audio.length / Math.max(1, chunks));
+    for (let at = 0; at < audio.length; at += size) {
+      if (chunkDelayMs > 0) await sleep(chunkDelayMs, res);
+      if (closed()) return;
+      res.write(audio.subarray(at, at + size));
+    }
+    res.end();
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
@@ -187,6 +319,18 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     },
     setTokenDelay(ms) {
       tokenDelay = Math.max(0, ms);
+    },
+    setTranscription(fn) {
+      transcription = fn;
+    },
+    setSpeech(value) {
+      speech = value;
+    },
+    uploadReceived(bytes) {
+      return new Promise<void>((resolve) => {
+        uploadWaiters.push({ bytes, resolve });
+        uploadProgress();
+      });
     },
     close() {
       return new Promise<void>((resolve) => {

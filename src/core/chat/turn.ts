@@ -18,7 +18,15 @@ import { validateInputs } from "../apps/inputs.js";
 /** One earlier exchange of the conversation, as a prompt's memory shows it. */
 export type HistoryTurn = { query: string; answer: string };
 
-export type ChatRequest = { query?: unknown; inputs?: unknown; conversationId?: unknown; parentMessageId?: unknown; files?: unknown };
+export type ChatRequest = {
+  query?: unknown;
+  inputs?: unknown;
+  conversationId?: unknown;
+  parentMessageId?: unknown;
+  files?: unknown;
+  /** The caller streams the events: only then is the answer spoken as it grows (TTS auto-play). */
+  streaming?: boolean;
+};
 
 const HISTORY_MESSAGES = 100;
 

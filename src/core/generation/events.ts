@@ -28,5 +28,9 @@ export type GenerationEvent = GenerationEnvelope &
     | ({ type: "agent_thought" } & AgentThought)
     | { type: "message_replace"; answer: string; reason: string }
     | { type: "message_end"; usage: Usage; retrieverResources: unknown[]; files: MessageFileRecord[] }
+    /** A piece of the spoken answer (base64 MP3), when the app auto-plays speech; in order. */
+    | { type: "tts_message"; audio: string }
+    /** The spoken answer is complete (audio ""); after message_end, as Dify sends it. */
+    | { type: "tts_message_end"; audio: string }
     | { type: "error"; code: string; message: string; status: number }
   );

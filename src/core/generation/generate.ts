@@ -28,6 +28,9 @@ import { TASK_LOST } from "./lost-generation.js";
 import type { AnswerCheckpoints } from "./answer-checkpoints.js";
 import { storedMetadata } from "../messages/message.service.js";
 import { messageFileRow } from "../messages/message-files.js";
+import type { SpeechProvider } from "../ports/speech.js";
+import { speechSettings, type SpeechSettings } from "../speech/settings.js";
+import { SpokenAnswer } from "../speech/spoken-answer.js";
 
 export type GenerationDeps = {
   db: Db;
@@ -39,9 +42,11 @@ export type GenerationDeps = {
   links: FileLinks;
   remoteFiles?: RemoteFileLimits;
   answers: AnswerCheckpoints;
+  /** Speaks streamed answers when the app auto-plays speech. */
+  speech?: SpeechProvider;
 };
 
-export type CompletionRequest = { query?: unknown; inputs?: unknown; files?: unknown };
+export type CompletionRequest = { query?: unknown; inputs?: unknown; files?: unknown; streaming?: boolean };
 export type { ChatRequest };
 
 /** What a finished generation leaves behind; a failed one rejects with its AppError. */
@@ -59,7 +64,14 @@ type ModelConfig = {
   opening_statement?: string | null;
   sensitive_word_avoidance?: unknown;
   more_like_this?: { enabled?: boolean };
+  text_to_speech?: unknown;
 };
+
+/** How to speak the answer as it streams, or null: only streamed answers of apps that auto-play are spoken. */
+function autoPlay(config: ModelConfig, streaming: boolean | undefined): SpeechSettings | null {
+  const settings = speechSettings(config.text_to_speech);
+  return streaming && settings.autoPlay ? settings : null;
+}
 
 function modelConfigOf(viewer: Viewer): ModelConfig & { model: { name: string } } {
   const config = viewer.app.modelConfig as ModelConfig | null;
@@ -94,6 +106,7 @@ export async function startChat(deps: GenerationDeps, viewer: Viewer, req: ChatR
     config,
     messages: await modelImages.inline(turn.prompt, files),
     moderationText: { inputs: turn.inputs, query: turn.query },
+    speech: autoPlay(config, req.streaming),
   });
 }
 
@@ -155,6 +168,7 @@ export async function startCompletion(
     config,
     messages: await modelImages.inline(messages, files),
     moderationText: { inputs, query },
+    speech: autoPlay(config, req.streaming),
   });
 }
 
@@ -180,6 +194,8 @@ type RunPlan = {
   config: ModelConfig & { model: { name: string } };
   messages: ChatMessage[];
   moderationText: { inputs: Record<string, unknown>; query: string };
+  /** Speak the answer as it streams (tts_message events), with these settings. */
+  speech: SpeechSettings | null;
 };
 
 const zeroUsage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -197,6 +213,21 @@ async function run(deps: GenerationDeps, viewer: Viewer, plan: RunPlan): Promise
 
 async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<GenerationEvent>): Promise<GenerationResult> {
   const envelope: GenerationEnvelope = { ...plan.envelope, taskId: task.taskId };
+  // Speech runs beside the text: `grow` never waits, so no text event waits on it.
+  const spoken =
+    plan.speech && deps.speech
+      ? new SpokenAnswer(deps.speech, plan.speech, (audio, last) => task.emit({ ...envelope, type: last ? "tts_message_end" : "tts_message", audio }), deps.log, task.signal)
+      : null;
+  try {
+    return await answer(deps, plan, task, envelope, spoken);
+  } finally {
+    // Whatever happened, the speech is over before the task's log is.
+    spoken?.cancel();
+    await spoken?.end();
+  }
+}
+
+async function answer(deps: GenerationDeps, plan: RunPlan, task: TaskContext<GenerationEvent>, envelope: GenerationEnvelope, spoken: SpokenAnswer | null): Promise<GenerationResult> {
   const agent = envelope.mode === "agent-chat";
   const moderation = keywordModeration(plan.config.sensitive_word_avoidance);
   const started = performance.now();
@@ -213,6 +244,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
       // Dify types the preset reply out, one message event per character.
       for (const ch of refusal) {
         answer += ch;
+        spoken?.grow(ch);
         await task.emit({ ...envelope, type: "message", answer: ch });
       }
       usage = zeroUsage;
@@ -223,6 +255,7 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
         if (event.type === "delta") {
           answer += event.text;
           deps.answers.grew(envelope.messageId, answer);
+          spoken?.grow(event.text);
           await task.emit({ ...envelope, type: "message", answer: event.text });
         } else usage = event.usage;
       }
@@ -253,9 +286,13 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
   };
   if (!usage.totalTokens) usage = { ...usage, totalTokens: usage.promptTokens + usage.completionTokens };
   const latency = (performance.now() - started) / 1000;
+  // A failed or unsaved answer is not spoken further; its speech ends before the error.
+  if (failure) spoken?.cancel();
   try {
     await plan.stored;
   } catch (err) {
+    spoken?.cancel();
+    await spoken?.end();
     deps.log.error({ err, taskId: task.taskId }, "could not store the message");
     const lost = new AppError("internal_server_error", 500, "Internal Server Error, please contact support.");
     await task.emit({ ...envelope, type: "error", code: lost.code, message: lost.message, status: lost.status });
@@ -275,11 +312,14 @@ async function generate(deps: GenerationDeps, plan: RunPlan, task: TaskContext<G
     },
   });
   if (failure) {
+    await spoken?.end();
     await task.emit({ ...envelope, type: "error", code: failure.code, message: failure.message, status: failure.status });
     throw failure;
   }
   // The answer's own files (message_end shows them on the answer); a model's answer here has none.
   await task.emit({ ...envelope, type: "message_end", usage, retrieverResources: [], files: [] });
+  // Dify's order: the rest of the speech and tts_message_end follow message_end.
+  await spoken?.end();
   return { ...envelope, answer, usage };
 }
 

@@ -10,6 +10,7 @@ import { featureRule } from "../files/upload-policy.js";
 import { chatflowAnswer, type ChatflowAnswer } from "./chatflow-turn.js";
 import { RunSession, type WorkflowDeps } from "./run-session.js";
 import { imagesForVision, publishedWorkflow, workflowFeatures } from "./run.service.js";
+import { speechSettings } from "../speech/settings.js";
 
 export type StartedChatflow = {
   taskId: string;
@@ -37,7 +38,9 @@ export async function startChatflow(deps: WorkflowDeps, viewer: Viewer, req: Cha
     beforeWrite: ({ inputs }) => images.prefetch(imagesForVision(workflow, inputs, files)),
   });
   await turn.stored; // the run refers to the message and its answer is saved on it
-  const session = await RunSession.forChatflowTurn(deps, { viewer, workflow, turn, files, images });
+  const tts = speechSettings(features.text_to_speech);
+  const speech = req.streaming && tts.autoPlay ? tts : null;
+  const session = await RunSession.forChatflowTurn(deps, { viewer, workflow, turn, files, images, speech });
   const started = await session.start();
   const result = started.result.then(chatflowAnswer);
   result.catch(() => {}); // a caller that only streams need not await it; a failed run rejects it

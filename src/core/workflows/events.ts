@@ -85,6 +85,10 @@ export type WorkflowEvent = WorkflowEnvelope &
       }
     | { type: "message"; answer: string; selector: string[] }
     | { type: "message_end"; usage: Usage; files: MessageFileRecord[] }
+    /** Chatflows that auto-play speech: a piece of the spoken answer (base64 MP3), in order. */
+    | { type: "tts_message"; audio: string }
+    /** The spoken answer is complete (audio ""): after message_end, before workflow_finished. */
+    | { type: "tts_message_end"; audio: string }
     | {
         type: "workflow_finished";
         status: "succeeded" | "failed" | "stopped" | "partial-succeeded";

@@ -29,6 +29,9 @@ import { createExecutors } from "./nodes/index.js";
 import { RunRecording, type ClaimedRun, type NewRun } from "./run-recording.js";
 import { RunStream } from "./run-stream.js";
 import { VariablePool } from "./variable-pool.js";
+import type { SpeechProvider } from "../ports/speech.js";
+import type { SpeechSettings } from "../speech/settings.js";
+import { SpokenAnswer } from "../speech/spoken-answer.js";
 
 export type WorkflowDeps = {
   db: Db;
@@ -42,6 +45,8 @@ export type WorkflowDeps = {
   remoteFiles?: RemoteFileLimits;
   /** Text out of documents, for document-extractor nodes. */
   documents: DocumentText;
+  /** Speaks a chatflow's streamed answer when the app auto-plays speech. */
+  speech?: SpeechProvider;
 };
 
 export type StartedRun = { taskId: string; runId: string; result: Promise<RunOutcome> };
@@ -77,10 +82,13 @@ type RunPlan = {
    * or a run whose instance died, taken over from its last checkpoint (answer null).
    */
   resumed: { state: EngineState; answer: FormAnswer | null } | null;
+  /** Speak the answer as it streams (a streamed chatflow turn of an app that auto-plays speech). */
+  speech: SpeechSettings | null;
 };
 
 /** A run about to start for the first time, before its ids and pool are made. */
 type FirstPart = Pick<RunPlan, "viewer" | "workflow" | "inputs" | "history" | "chat" | "images"> & {
+  speech?: SpeechSettings | null;
   sys: Record<string, unknown>;
   conversationVariables: Record<string, unknown>;
   /** The message's creation (chatflows); a workflow run's events carry the run's. */
@@ -90,6 +98,8 @@ type FirstPart = Pick<RunPlan, "viewer" | "workflow" | "inputs" | "history" | "c
 export class RunSession {
   private readonly recording: RunRecording;
   private readonly envelope: WorkflowEnvelope;
+  /** The answer being spoken while the run streams it, if it is. */
+  private spoken: SpokenAnswer | null = null;
 
   private constructor(
     private readonly deps: WorkflowDeps,
@@ -106,7 +116,10 @@ export class RunSession {
   }
 
   /** A chatflow turn's run: the turn's message gets the answer; the conversation's variables carry over. */
-  static async forChatflowTurn(deps: WorkflowDeps, run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[]; images?: ModelImages }): Promise<RunSession> {
+  static async forChatflowTurn(
+    deps: WorkflowDeps,
+    run: { viewer: Viewer; workflow: Workflow; turn: ChatTurn; files: FileValue[]; images?: ModelImages; speech?: SpeechSettings | null },
+  ): Promise<RunSession> {
     const { viewer, workflow, turn, images } = run;
     const chat = new ChatflowTurn(deps.db, { owner: viewer, messageId: turn.messageId, conversationId: turn.conversationId, workflow });
     return RunSession.firstPart(deps, {
@@ -119,6 +132,7 @@ export class RunSession {
       chat,
       images: images ?? RunSession.imagesOf(deps, viewer),
       createdAt: turn.createdAt,
+      speech: run.speech ?? null,
     });
   }
 
@@ -175,6 +189,8 @@ export class RunSession {
           : null,
       images: RunSession.imagesOf(deps, viewer),
       resumed: { state, answer },
+      // A run going on later is followed, not the request that asked to hear it: it is not spoken.
+      speech: null,
     });
   }
 
@@ -185,7 +201,7 @@ export class RunSession {
   }
 
   private static firstPart(deps: WorkflowDeps, first: FirstPart): RunSession {
-    const { viewer, workflow, conversationVariables, createdAt, ...rest } = first;
+    const { viewer, workflow, conversationVariables, createdAt, speech, ...rest } = first;
     const graph = WorkflowGraph.fromDsl(workflow.graph);
     const start = graph.startOf(null);
     const run = { id: crypto.randomUUID(), taskId: crypto.randomUUID(), createdAt: new Date() };
@@ -207,6 +223,7 @@ export class RunSession {
       sys,
       pool,
       resumed: null,
+      speech: speech ?? null,
     });
   }
 
@@ -225,7 +242,11 @@ export class RunSession {
     result.catch(() => {}); // a caller that only streams need not await it
     const started = await this.deps.tasks.start<WorkflowEvent>(
       { appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode, workflowRunId: this.runId, messageId: this.envelope.messageId },
-      (task) => this.run(task).then(settle.resolve, settle.reject),
+      (task) =>
+        this.run(task)
+          // Whatever happened, the speech is over before the task's log is.
+          .finally(() => (this.spoken?.cancel(), this.spoken?.end()))
+          .then(settle.resolve, settle.reject),
       this.plan.run.taskId,
       adopted,
     );
@@ -237,6 +258,9 @@ export class RunSession {
     const { plan } = this;
     const stream = new RunStream(task, this.envelope, plan.graph);
     const began = performance.now();
+    if (plan.speech && this.deps.speech) {
+      this.spoken = new SpokenAnswer(this.deps.speech, plan.speech, (audio, last) => stream.emit({ type: last ? "tts_message_end" : "tts_message", audio }), this.deps.log, task.signal);
+    }
     // A run taken over after a crash goes on in the same log: its readers saw it start already.
     const takenOver = plan.resumed !== null && plan.resumed.answer === null;
     if (!takenOver) await stream.started({ inputs: plan.inputs, sys: plan.sys, resumed: plan.resumed !== null });
@@ -248,6 +272,8 @@ export class RunSession {
     const outcome = await this.executeGraph(stream);
     if (task.signal.reason instanceof HandingOver) {
       // This server is shutting down: the run stays running, its last checkpoint for whoever takes it over.
+      this.spoken?.cancel();
+      await this.spoken?.end();
       await this.recording.settled();
       task.handOver();
       throw new AppError("task_lost", 503, "This server is shutting down; another instance continues the run.");
@@ -287,6 +313,8 @@ export class RunSession {
         documents: deps.documents, files: plan.images.contents, fetchTimeoutMs: (deps.remoteFiles ?? DEFAULT_REMOTE_FILE_LIMITS).timeoutMs }),
       onEvent: async (event: EngineEvent) => {
         if (event.type === "node_finished") this.recording.nodeFinished(event);
+        // Speech runs beside the text: `grow` never waits.
+        if (event.type === "text") this.spoken?.grow(event.text);
         await stream.engineEvent(event);
       },
       signal: stream.signal,
@@ -320,6 +348,7 @@ export class RunSession {
     await this.recording.pause(outcome, { elapsedTime: part.elapsedTime, taskId: nextTaskId });
     await this.deps.tasks.store.start({ taskId: nextTaskId, appId: viewer.app.id, endUserId: viewer.endUser.id, kind: this.envelope.mode });
     await this.plan.chat?.save(outcome, this.plan.pool, this.runId);
+    await this.spoken?.end(); // what was answered before the pause is spoken before it
     await part.stream.paused(outcome, { elapsedTime: part.elapsedTime, runCreatedAt: this.plan.run.createdAt });
     return outcome;
   }
@@ -339,6 +368,10 @@ export class RunSession {
     const answered = await this.plan.chat?.save(outcome, this.plan.pool, this.runId, this.answerFiles());
     // Dify's order for chatflows: message_end, then workflow_finished.
     if (answered) await stream.emit({ type: "message_end", usage: answered.usage, files: answered.files });
+    // The rest of the speech, then tts_message_end: after message_end as in Dify, but before
+    // workflow_finished, the terminal event a relay (Dify's, and its clients) may stop at.
+    if (outcome.status !== "succeeded" && outcome.status !== "partial-succeeded") this.spoken?.cancel();
+    await this.spoken?.end();
     const createdBy = { id: viewer.endUser.id, user: viewer.endUser.sessionId };
     await stream.finished(outcome, { elapsedTime, finishedAt, runCreatedAt: run.createdAt, createdBy });
     // Unlike Dify, whose relay drops it, the error event after a failed run is delivered.

@@ -30,7 +30,7 @@ export async function publishedWorkflow(db: Db, viewer: Viewer): Promise<Workflo
 }
 
 /** The workflow's features (file_upload, opening_statement...), as its DSL gives them. */
-export function workflowFeatures(workflow: Workflow): { file_upload?: unknown; opening_statement?: string } {
+export function workflowFeatures(workflow: Workflow): { file_upload?: unknown; opening_statement?: string; text_to_speech?: unknown } {
   const features = workflow.features;
   return features && typeof features === "object" && !Array.isArray(features) ? (features as Record<string, any>) : {};
 }

@@ -212,7 +212,7 @@ function completionError(message: string): AppError {
 }
 
 /** Dify's codes: bad credentials → provider_not_initialize; unknown model → model_currently_not_support; else completion_request_error. */
-function mapUpstreamError(status: number | undefined, message: string, code?: string): AppError {
+export function mapUpstreamError(status: number | undefined, message: string, code?: string): AppError {
   const text = `[${NAME}] ${status ? `Error code: ${status} - ` : "Error: "}${message}`;
   if (status === 401 || status === 403) return new AppError("provider_not_initialize", 400, text);
   if (status === 404 || code === "model_not_found" || /\bmodel\b[\s\S]{0,200}?(does not exist|doesn't exist|not found)/i.test(message)) {
@@ -228,7 +228,7 @@ function inBandError(error: unknown): AppError {
 }
 
 /** The message (and code) of an error body: OpenAI's `{error:{message,code}}`, or `{error:"…"}`, `{message}`, `{detail}`. */
-function upstreamError(text: string): { message?: string; code?: string } {
+export function upstreamError(text: string): { message?: string; code?: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -252,12 +252,12 @@ function errorFields(error: unknown): { message?: string; code?: string; status?
 }
 
 /** A short non-HTML error body is worth showing as it is. */
-function plainText(text: string): string | undefined {
+export function plainText(text: string): string | undefined {
   const trimmed = text.trim();
   return trimmed && !trimmed.startsWith("<") ? truncate(trimmed) : undefined;
 }
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   // undici: TypeError("fetch failed", { cause: Error("connect ECONNREFUSED …") }), TypeError("terminated", { cause: SocketError })
   const cause = isObject(err) ? err.cause : undefined;
   const message = (e: unknown) => (e instanceof Error ? e.message : isObject(e) && typeof e.message === "string" ? e.message : "");

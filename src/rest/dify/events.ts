@@ -40,6 +40,9 @@ export function renderGenerationEvent(e: GenerationEvent): object {
       return { event: "message_replace", ...envelope, task_id: e.taskId, answer: e.answer, reason: e.reason };
     case "message_end":
       return { event: "message_end", ...envelope, task_id: e.taskId, id: e.messageId, metadata: { retriever_resources: e.retrieverResources }, files: e.files.length ? e.files.map(messageEndFileJson) : null };
+    case "tts_message":
+    case "tts_message_end":
+      return { event: e.type, ...envelope, task_id: e.taskId, audio: e.audio };
     case "error":
       return { event: "error", ...envelope, code: e.code, message: e.message, status: e.status };
   }
@@ -183,6 +186,9 @@ export function renderWorkflowEvent(e: WorkflowEvent): object {
       return { event: "message", ...envelope, task_id: e.taskId, id: e.messageId, answer: e.answer, from_variable_selector: e.selector };
     case "message_end":
       return { event: "message_end", ...envelope, task_id: e.taskId, id: e.messageId, metadata: { retriever_resources: [] }, files: e.files.length ? e.files.map(messageEndFileJson) : [] };
+    case "tts_message":
+    case "tts_message_end":
+      return { event: e.type, ...envelope, task_id: e.taskId, audio: e.audio };
     case "workflow_finished":
       return {
         event: e.type,
