@@ -96,6 +96,7 @@ describe.each(backends)("speech over GraphQL (%s)", (backend) => {
 
   it("answers typed errors for bad input and a disabled feature", async () => {
     expect((await speech({})).data.speech).toMatchObject({ __typename: "AppError", code: "invalid_param", message: "Text is required", status: 400 });
+    expect((await speech({ text: "word ".repeat(4001) })).data.speech).toMatchObject({ code: "invalid_param", message: "Text is too long: at most 20000 characters" });
     expect((await speech({ messageId: "garbage" })).data.speech).toMatchObject({ code: "invalid_param", message: "message_id is not a valid uuid" });
     expect((await speech({ text: "Hi" }, noSpeech)).data.speech).toMatchObject({ code: "invalid_param", message: "TTS is not enabled" });
     const unauthenticated = await s.graphql(SPEECH, { text: "Hi" });

@@ -150,6 +150,8 @@ describe.each(backends)("speech over REST (%s)", (backend) => {
       [{}, me, 400, "invalid_param", "Text is required"],
       [{ text: "   " }, me, 400, "invalid_param", "Text is required"],
       [{ text: 42 }, me, 400, "invalid_param", "text must be a string"],
+      [{ text: "word ".repeat(4001) }, me, 400, "invalid_param", "Text is too long: at most 20000 characters"],
+      [{ text: "lone \ud800 surrogate" }, me, 400, "invalid_param", expect.stringContaining("text")],
       [{ text: "Hi", voice: 7 }, me, 400, "invalid_param", "voice must be a string"],
       [{ text: "Hi" }, await s.passport(noSpeech.code), 400, "invalid_param", "TTS is not enabled"],
     ];

@@ -6,6 +6,7 @@ import type { Viewer } from "../auth/passport.service.js";
 import type { AppParameters } from "../apps/app-info.service.js";
 import { ownMessages, optionalUuid } from "../conversations/scope.js";
 import { AppError, invalidParam } from "../errors.js";
+import { wellFormedText } from "../text.js";
 import type { Db } from "../ports/database.js";
 import type { SpeechProvider } from "../ports/speech.js";
 import { acceptedAudioType, AudioIntake } from "./audio-intake.js";
@@ -25,6 +26,9 @@ export type SpeakInput = { text?: unknown; messageId?: unknown; voice?: unknown;
 
 /** MP3 bytes as the provider makes them; the first chunk is already in hand (its errors were 4xx/5xx, not a cut stream). */
 export type SpokenAudio = { voice: string | undefined; chunks: AsyncIterable<Buffer> };
+
+/** Longest text one request may have spoken (a long answer is about this size; OpenAI's own cap is 4096). */
+export const MAX_TEXT_CHARS = 20_000;
 
 const noAudio = () => new AppError("no_audio_uploaded", 400, "Please upload your audio.");
 
@@ -111,7 +115,9 @@ export function speechService(deps: SpeechDeps) {
       } else {
         if (input.text !== undefined && input.text !== null && typeof input.text !== "string") throw invalidParam("text must be a string", "text");
         if (typeof input.text !== "string" || input.text.trim() === "") throw invalidParam("Text is required");
-        text = input.text;
+        // Speech costs CPU (the embedded engine) or money (a provider) by the character: a bound per request.
+        if (input.text.length > MAX_TEXT_CHARS) throw invalidParam(`Text is too long: at most ${MAX_TEXT_CHARS} characters`, "text");
+        text = wellFormedText(input.text, "text");
       }
       const settings = speechSettings((await deps.parameters(viewer)).textToSpeech);
       if (!settings.enabled) throw invalidParam("TTS is not enabled");
