@@ -8,11 +8,6 @@ import type { SpeechSettings } from "./settings.js";
 /** Where the audio goes: a base64 MP3 chunk, or "" with `last` once the answer is all spoken. */
 export type SpokenChunkSink = (audio: string, last: boolean) => Promise<unknown>;
 
-// The first piece of an answer's speech: an empty ID3v2.4 tag (10 bytes, which MP3 decoders skip). Dify's web
-// client appends its first piece before its player's buffer exists and so loses it; losing this one loses
-// no sound. Any other client gets a valid MP3 stream with a tag in front.
-export const FIRST_PIECE = Buffer.from([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0]);
-
 // A sentence ends at . ! ? (followed by a space or a line end), at CJK full stops, or at a line break.
 const SENTENCE_END = /[.!?]+["')\]]*(?=\s)|[。！？；]+|\n+/g;
 // A long run without an end is spoken anyway, at its last space, so speech does not fall far behind.
@@ -78,7 +73,6 @@ export class SpokenAnswer {
   }
 
   private async speakAll(): Promise<void> {
-    let started = false;
     for (;;) {
       const sentence = this.sentences.shift();
       if (sentence === undefined) {
@@ -91,12 +85,7 @@ export class SpokenAnswer {
         const request = { text: sentence, voice: this.settings.voice, language: this.settings.language, signal: this.controller.signal };
         for await (const chunk of this.speech.speak(request)) {
           if (this.controller.signal.aborted) break;
-          if (!chunk.length) continue;
-          if (!started) {
-            started = true;
-            await this.sink(FIRST_PIECE.toString("base64"), false);
-          }
-          await this.sink(chunk.toString("base64"), false);
+          if (chunk.length) await this.sink(chunk.toString("base64"), false);
         }
       } catch (err) {
         // Speech is an extra: a failure silences it, never the answer; its end still follows the answer's.
