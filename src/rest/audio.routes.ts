@@ -1,8 +1,8 @@
 // POST /audio-to-text and POST /text-to-audio (behaviour.md 2.6). The recording is parsed as a stream
-// (busboy) and handed to the core as it arrives; the spoken MP3 is written as the provider makes it.
-import busboy from "busboy";
+// (multipart.ts) and handed to the core as it arrives; the spoken MP3 is written as the provider makes it.
 import { once } from "node:events";
-import { AppError, badRequest } from "../core/errors.js";
+import { AppError } from "../core/errors.js";
+import { readMultipart } from "./multipart.js";
 import type { Router } from "./router.js";
 
 // What Flask's request.files["file"] raises when the part is missing (werkzeug's BadRequestKeyError).
@@ -11,39 +11,16 @@ const missingFile = () => new AppError("bad_request_key_error", 400, "The browse
 export function registerAudioRoutes(router: Router) {
   router.on("POST", "/audio-to-text", async (ctx) => {
     const viewer = await ctx.viewer();
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: ctx.req.headers, limits: { fields: 10, fieldSize: 1024, parts: 20 } });
-    } catch {
-      ctx.req.resume();
-      throw missingFile(); // not multipart: there is no `file` to read
-    }
     let transcribed: Promise<{ text: string }> | undefined;
-    parser.on("file", (name, stream, info) => {
-      // The first part named `file` is the recording; any other is let through to nowhere.
-      if (name !== "file" || transcribed) return void stream.resume();
-      transcribed = ctx.services.speech.transcribe(viewer, { filename: info.filename ?? "", mimeType: info.mimeType, body: stream });
-      transcribed.catch(() => {}); // read once the form ends
+    await readMultipart(ctx, {
+      notMultipart: missingFile, // not multipart: there is no `file` to read
+      onFile(name, stream, info) {
+        // The first part named `file` is the recording; any other is let through to nowhere.
+        if (name !== "file" || transcribed) return void stream.resume();
+        transcribed = ctx.services.speech.transcribe(viewer, { filename: info.filename ?? "", mimeType: info.mimeType, body: stream });
+        transcribed.catch(() => {}); // read once the form ends
+      },
     });
-    const done = new Promise<void>((resolve, reject) => {
-      parser.on("close", resolve);
-      parser.on("error", reject);
-      const gone = () => {
-        const err = Object.assign(new Error("aborted"), { code: "ECONNRESET" });
-        parser.destroy(err);
-        reject(err);
-      };
-      ctx.req.on("aborted", gone);
-      ctx.req.on("error", gone);
-    });
-    ctx.req.pipe(parser);
-    try {
-      await done;
-    } catch (err) {
-      ctx.req.unpipe(parser);
-      if (ctx.req.destroyed) throw err;
-      throw badRequest(`The multipart body is malformed: ${(err as Error).message}`);
-    }
     if (!transcribed) throw missingFile();
     return { status: 200, body: await transcribed };
   });
