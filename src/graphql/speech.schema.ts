@@ -1,9 +1,8 @@
 // Speech over GraphQL: `transcribe` (a recording in, as a multipart upload; see uploads.ts for the
 // request and its CSRF header) and `speech` (text, or one of your answers, spoken). The same use cases
 // as REST's /audio-to-text and /text-to-audio, with the same errors as AppError values.
-import type { Readable } from "node:stream";
-import type { FileUpload } from "graphql-upload-minimal";
 import { builder } from "./builder.js";
+import { openUpload } from "./uploads.js";
 import { recordId } from "./common.schema.js";
 
 type SpokenAudio = { audio: Buffer; voice: string | null };
@@ -55,15 +54,7 @@ builder.mutationFields((t) => ({
     errors: { directResult: false, dataField: { name: "text" } },
     args: { file: t.arg({ type: "Upload", required: true }) },
     resolve: async (_root, args, ctx) => {
-      const upload = (await args.file) as FileUpload;
-      const body = upload.createReadStream() as unknown as Readable;
-      let viewer;
-      try {
-        viewer = await ctx.viewer();
-      } catch (err) {
-        body.resume(); // let the rest of the body through, so the client reads the answer
-        throw err;
-      }
+      const { viewer, upload, body } = await openUpload(args.file, ctx);
       const { text } = await ctx.services.speech.transcribe(viewer, { filename: upload.filename ?? "", mimeType: upload.mimetype, body });
       return text;
     },

@@ -10,6 +10,8 @@ import type { Readable } from "node:stream";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
 import { GraphQLUpload, processRequest, type FileUpload } from "graphql-upload-minimal";
 import type { UploadRecord } from "../core/files/upload.service.js";
+import type { Viewer } from "../core/auth/passport.service.js";
+import type { GraphQLContext } from "./context.js";
 import { builder } from "./builder.js";
 
 const PREFLIGHT_HEADERS = ["graphql-preflight", "x-apollo-operation-name"];
@@ -56,6 +58,21 @@ const FileRef = builder.objectRef<UploadRecord>("File").implement({
   }),
 });
 
+/**
+ * An Upload argument's file part as a stream, with the viewer it is for. When the viewer is refused, the
+ * rest of the part is let through to nowhere, so the client reads the answer.
+ */
+export async function openUpload(file: unknown, ctx: GraphQLContext): Promise<{ viewer: Viewer; upload: FileUpload; body: Readable }> {
+  const upload = (await file) as FileUpload;
+  const body = upload.createReadStream() as unknown as Readable;
+  try {
+    return { viewer: await ctx.viewer(), upload, body };
+  } catch (err) {
+    body.resume();
+    throw err;
+  }
+}
+
 builder.mutationFields((t) => ({
   uploadFile: t.field({
     type: FileRef,
@@ -64,15 +81,7 @@ builder.mutationFields((t) => ({
     errors: { directResult: false, dataField: { name: "file" } },
     args: { file: t.arg({ type: "Upload", required: true }) },
     resolve: async (_root, args, ctx) => {
-      const upload = (await args.file) as FileUpload;
-      const body = upload.createReadStream() as unknown as Readable;
-      let viewer;
-      try {
-        viewer = await ctx.viewer();
-      } catch (err) {
-        body.resume(); // let the rest of the body through, so the client reads the answer
-        throw err;
-      }
+      const { viewer, upload, body } = await openUpload(args.file, ctx);
       return ctx.services.files.upload(viewer, { filename: upload.filename ?? "", body, declaredType: upload.mimetype });
     },
   }),
